@@ -1,0 +1,1 @@
+"""Access: the permission vocabulary, roles, and the one resolver of effective permissions."""

@@ -1,0 +1,1 @@
+"""Accounts: users, passwords, sign-up/sign-in, server-side sessions, profile."""

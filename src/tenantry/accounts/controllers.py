@@ -1,0 +1,287 @@
+"""Sign-up, sign-in, sign-out, the profile page and the sessions page."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import Cookie
+from litestar.plugins.flash import flash
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.accounts import services
+from tenantry.accounts.models import User, UserSession
+from tenantry.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Passwords
+from tenantry.accounts.schemas import ChangePasswordForm, ProfileForm, SignInForm, SignUpForm
+from tenantry.accounts.sessions import SESSION_COOKIE, NewSession, list_sessions
+from tenantry.audit.services import Actor
+from tenantry.config import Settings
+from tenantry.lib.forms import InvalidInput, form_values, parse_form
+from tenantry.lib.ratelimit import RateLimiter
+
+PUBLIC = {"public": True}
+PASSWORD_HINT = (
+    f"At least {MIN_PASSWORD_LENGTH} characters (up to {MAX_PASSWORD_LENGTH}). A passphrase works well."
+)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: never //evil.example or /\\evil.example."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")) and len(target) < 2000:
+        return target
+    return "/"
+
+
+def session_cookie(new_session: NewSession, settings: Settings) -> Cookie:
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=new_session.token,
+        path="/",
+        httponly=True,
+        secure=settings.serves_https,
+        samesite="lax",
+        max_age=settings.session_absolute_hours * 3600,
+    )
+
+
+def cleared_session_cookie(settings: Settings) -> Cookie:
+    return Cookie(
+        key=SESSION_COOKIE,
+        value="",
+        path="/",
+        httponly=True,
+        secure=settings.serves_https,
+        samesite="lax",
+        max_age=0,
+    )
+
+
+class AuthController(Controller):
+    tags = ["accounts"]
+
+    @get("/signup", opt=PUBLIC, name="signup")
+    async def signup_page(self, request: Request) -> Template | Redirect:
+        if request.scope.get("user"):
+            return Redirect("/")
+        return Template("accounts/signup.html", context={"values": {}, "errors": {}, "hint": PASSWORD_HINT})
+
+    @post("/signup", opt=PUBLIC)
+    async def signup(
+        self,
+        request: Request,
+        db_session: AsyncSession,
+        limiter: RateLimiter,
+        passwords: Passwords,
+        settings: Settings,
+        actor: Actor,
+    ) -> Template | Redirect:
+        form = await request.form()
+        data, errors = parse_form(SignUpForm, form)
+        if data:
+            try:
+                signed_in = await services.sign_up(
+                    db_session,
+                    limiter=limiter,
+                    passwords=passwords,
+                    settings=settings,
+                    name=data.name,
+                    email=data.email,
+                    password=data.password,
+                    actor=actor,
+                )
+            except InvalidInput as exc:
+                errors = exc.errors
+            else:
+                flash(request, f"Welcome to Tenantry, {signed_in.user.name}!", category="success")
+                return Redirect("/", cookies=[session_cookie(signed_in.session, settings)])
+        return Template(
+            "accounts/signup.html",
+            context={"values": form_values(form, "name", "email"), "errors": errors, "hint": PASSWORD_HINT},
+            status_code=422,
+        )
+
+    @get("/login", opt=PUBLIC, name="login")
+    async def login_page(
+        self, request: Request, next: str | None = None, expired: str | None = None
+    ) -> Template | Redirect:
+        if request.scope.get("user"):
+            return Redirect(safe_next(next))
+        return Template(
+            "accounts/login.html",
+            context={"values": {}, "errors": {}, "next": safe_next(next), "expired": bool(expired)},
+        )
+
+    @post("/login", opt=PUBLIC)
+    async def login(
+        self,
+        request: Request,
+        db_session: AsyncSession,
+        limiter: RateLimiter,
+        passwords: Passwords,
+        settings: Settings,
+        actor: Actor,
+    ) -> Template | Redirect:
+        form = await request.form()
+        next_url = safe_next(form.get("next") if isinstance(form.get("next"), str) else None)
+        data, errors = parse_form(SignInForm, form)
+        status = 422
+        if data:
+            current: UserSession | None = request.scope.get("auth")
+            try:
+                signed_in = await services.sign_in(
+                    db_session,
+                    limiter=limiter,
+                    passwords=passwords,
+                    settings=settings,
+                    email=data.email,
+                    password=data.password,
+                    replaced_session_id=current.id if current else None,
+                    actor=actor,
+                )
+            except services.InvalidCredentials as exc:
+                errors = {"__all__": str(exc)}
+                # 200, not 4xx: the failed attempt's audit event must be committed.
+                status = 200
+            else:
+                return Redirect(next_url, cookies=[session_cookie(signed_in.session, settings)])
+        return Template(
+            "accounts/login.html",
+            context={
+                "values": form_values(form, "email"),
+                "errors": errors,
+                "next": next_url,
+                "expired": False,
+            },
+            status_code=status,
+        )
+
+    @post("/logout")
+    async def logout(
+        self,
+        request: Request,
+        db_session: AsyncSession,
+        user: User,
+        user_session: UserSession,
+        settings: Settings,
+        actor: Actor,
+    ) -> Redirect:
+        await services.sign_out(db_session, session_id=user_session.id, user=user, actor=actor)
+        flash(request, "You have signed out.", category="info")
+        return Redirect("/login", cookies=[cleared_session_cookie(settings)])
+
+
+class AccountController(Controller):
+    path = "/account"
+    tags = ["accounts"]
+
+    @get("/", name="account")
+    async def profile_page(self, user: User) -> Template:
+        return Template("accounts/profile.html", context=_profile_context(user))
+
+    @post("/profile")
+    async def update_profile(
+        self, request: Request, db_session: AsyncSession, user: User, actor: Actor
+    ) -> Template | Redirect:
+        form = await request.form()
+        data, errors = parse_form(ProfileForm, form)
+        if data:
+            await services.update_profile(db_session, user_id=user.id, name=data.name, actor=actor)
+            flash(request, "Your name has been saved.", category="success")
+            return Redirect("/account")
+        return Template(
+            "accounts/profile.html",
+            context=_profile_context(user, profile_values=form_values(form, "name"), profile_errors=errors),
+            status_code=422,
+        )
+
+    @post("/password")
+    async def change_password(
+        self,
+        request: Request,
+        db_session: AsyncSession,
+        user: User,
+        passwords: Passwords,
+        settings: Settings,
+        actor: Actor,
+    ) -> Template | Redirect:
+        form = await request.form()
+        data, errors = parse_form(ChangePasswordForm, form)
+        if data:
+            try:
+                new_session = await services.change_password(
+                    db_session,
+                    passwords=passwords,
+                    settings=settings,
+                    user_id=user.id,
+                    current_password=data.current_password,
+                    new_password=data.new_password,
+                    actor=actor,
+                )
+            except InvalidInput as exc:
+                errors = exc.errors
+            else:
+                flash(
+                    request,
+                    "Your password has been changed. Your other sessions have been signed out.",
+                    category="success",
+                )
+                return Redirect("/account", cookies=[session_cookie(new_session, settings)])
+        return Template(
+            "accounts/profile.html", context=_profile_context(user, password_errors=errors), status_code=422
+        )
+
+    @get("/sessions", name="sessions")
+    async def sessions_page(
+        self, db_session: AsyncSession, user: User, user_session: UserSession
+    ) -> Template:
+        rows = await list_sessions(db_session, user_id=user.id)
+        return Template("accounts/sessions.html", context={"sessions": rows, "current_id": user_session.id})
+
+    @post("/sessions/{session_id:uuid}/revoke")
+    async def revoke_session(
+        self,
+        request: Request,
+        db_session: AsyncSession,
+        user: User,
+        user_session: UserSession,
+        session_id: UUID,
+        actor: Actor,
+    ) -> Redirect:
+        if session_id == user_session.id:
+            flash(request, "To end this session, use Sign out.", category="info")
+        elif await services.revoke_session(db_session, user_id=user.id, session_id=session_id, actor=actor):
+            flash(request, "That session has been signed out.", category="success")
+        else:
+            flash(request, "That session had already ended.", category="info")
+        return Redirect("/account/sessions")
+
+    @post("/sessions/revoke-others")
+    async def revoke_other_sessions(
+        self, request: Request, db_session: AsyncSession, user: User, user_session: UserSession, actor: Actor
+    ) -> Redirect:
+        ended = await services.revoke_other_sessions(
+            db_session, user_id=user.id, current_session_id=user_session.id, actor=actor
+        )
+        message = (
+            f"Signed out of {ended} other session{'s' if ended != 1 else ''}."
+            if ended
+            else "There were no other sessions to sign out."
+        )
+        flash(request, message, category="success")
+        return Redirect("/account/sessions")
+
+
+def _profile_context(
+    user: User,
+    *,
+    profile_values: dict | None = None,
+    profile_errors: dict | None = None,
+    password_errors: dict | None = None,
+) -> dict:
+    return {
+        "profile_values": profile_values or {"name": user.name},
+        "profile_errors": profile_errors or {},
+        "password_errors": password_errors or {},
+        "hint": PASSWORD_HINT,
+    }

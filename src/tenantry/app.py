@@ -1,0 +1,152 @@
+"""create_app(): the one place where routes, plugins, stores and middleware are wired."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from litestar import Litestar, Router
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import CacheControlHeader, State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.flash import FlashConfig, FlashPlugin
+from litestar.static_files import create_static_files_router
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from tenantry.access.services import sync_role_templates
+from tenantry.accounts.controllers import AccountController, AuthController
+from tenantry.accounts.middleware import SessionAuthMiddleware
+from tenantry.accounts.passwords import Passwords
+from tenantry.config import ConfigError, Settings, get_settings
+from tenantry.db.engine import create_alchemy_config, create_engine, create_sessionmaker
+from tenantry.lib.ratelimit import RateLimiter
+from tenantry.lib.security_headers import security_headers_hook
+from tenantry.members.controllers import MembersController
+from tenantry.orgs.context import PERMISSION_OPT, provide_org_context, require_org_access
+from tenantry.orgs.controllers import OrgController, OrgsController
+from tenantry.orgs.middleware import SwitcherMiddleware
+from tenantry.runtime import Runtime
+from tenantry.web.dependencies import DEPENDENCIES
+from tenantry.web.errors import EXCEPTION_HANDLERS
+from tenantry.web.guards import require_user
+from tenantry.web.health import healthz, readyz
+from tenantry.web.media import accent_css, logo
+from tenantry.web.templating import STATIC_DIR, create_template_config
+
+logger = logging.getLogger("tenantry")
+
+ORG_PREFIX = "/o/{slug:str}"
+# Paths that never need to know who is calling.
+ANONYMOUS_PATHS = ["^/static/", "^/media/", "^/theme/", "^/healthz$", "^/readyz$"]
+
+
+def _derived_key(secret: str, purpose: str) -> bytes:
+    return hashlib.sha256(f"{purpose}:{secret}".encode()).digest()
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    settings.check()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    engine = create_engine(settings)
+    sessionmaker = create_sessionmaker(engine)
+    alchemy = create_alchemy_config(engine)
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        alchemy=alchemy,
+        passwords=Passwords(settings),
+        limiter=RateLimiter(sessionmaker),
+    )
+    template_config = create_template_config()
+
+    org_router = Router(
+        path=ORG_PREFIX,
+        route_handlers=[OrgController, MembersController],
+        guards=[require_org_access],
+        dependencies={"org_context": Provide(provide_org_context, sync_to_thread=False)},
+        include_in_schema=False,
+    )
+    portal = Router(
+        path="/",
+        route_handlers=[AuthController, AccountController, OrgsController, org_router, logo, accent_css],
+        include_in_schema=False,
+    )
+    static_files = create_static_files_router(
+        path="/static",
+        directories=[STATIC_DIR],
+        opt={"public": True},
+        cache_control=CacheControlHeader(max_age=31536000, public=True),
+    )
+    # Flash messages ride in a small encrypted cookie (Litestar's client-side session). Sign-in
+    # sessions are something else: rows in the database (accounts/sessions.py).
+    flash_cookie = CookieBackendConfig(
+        secret=_derived_key(settings.effective_secret_key, "flash"),
+        key="tenantry_flash",
+        httponly=True,
+        secure=settings.serves_https,
+        samesite="lax",
+        max_age=3600,
+        exclude=ANONYMOUS_PATHS,
+    )
+
+    async def sync_templates() -> None:
+        try:
+            async with sessionmaker() as db:
+                await sync_role_templates(db)
+                await db.commit()
+        except (OperationalError, ProgrammingError) as exc:
+            msg = "The database has no tables yet (or is out of date). Run `tenantry migrate` first."
+            raise ConfigError(msg) from exc
+
+    app = Litestar(
+        route_handlers=[portal, healthz, readyz, static_files],
+        plugins=[
+            SQLAlchemyPlugin(config=alchemy),
+            FlashPlugin(config=FlashConfig(template_config=template_config)),
+        ],
+        template_config=template_config,
+        middleware=[
+            flash_cookie.middleware,
+            DefineMiddleware(SessionAuthMiddleware, exclude=ANONYMOUS_PATHS),
+            SwitcherMiddleware(),
+        ],
+        csrf_config=CSRFConfig(
+            secret=settings.effective_secret_key,
+            cookie_name="tenantry_csrf",
+            cookie_secure=settings.serves_https,
+            cookie_httponly=True,
+            cookie_samesite="lax",
+            header_name="x-csrftoken",
+        ),
+        guards=[require_user],
+        dependencies=DEPENDENCIES,
+        exception_handlers=EXCEPTION_HANDLERS,
+        before_send=[security_headers_hook(hsts=settings.serves_https)],
+        on_startup=[sync_templates],
+        state=State({"runtime": runtime}),
+        request_max_body_size=2 * 1024 * 1024,
+        openapi_config=OpenAPIConfig(title="Tenantry", version="0.1.0", path="/api/schema"),
+        debug=False,
+    )
+    _check_org_routes_declare_permission(app)
+    return app
+
+
+def _check_org_routes_declare_permission(app: Litestar) -> None:
+    """An org-scoped handler that forgot to say which permission it needs must not start."""
+    for route in app.routes:
+        if not route.path.startswith("/o/{slug"):
+            continue
+        for handler in getattr(route, "route_handlers", []):
+            if set(handler.http_methods) == {"OPTIONS"}:  # generated by Litestar, answers CORS preflight
+                continue
+            if PERMISSION_OPT not in handler.opt:
+                msg = f"{handler.handler_name} at {route.path} must declare opt={{'permission': ...}}"
+                raise ConfigError(msg)

@@ -1,0 +1,1 @@
+"""The append-only audit log: one way to record an event inside the caller's transaction."""

@@ -1,0 +1,116 @@
+"""Settings, read once from the TENANTRY_* environment variables (DESIGN.md, "Contracts")."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_SECRET_KEY_LENGTH = 32
+
+# A fixed key for development only: sessions live in the database, so this key only signs CSRF
+# tokens and the flash cookie. Outside development mode a real key is required.
+_DEVELOPMENT_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"  # noqa: S105
+
+# OWASP's argon2id minimum (m=19 MiB, t=2, p=1). Settings below it are refused.
+ARGON2_MIN_MEMORY_KIB = 19 * 1024
+ARGON2_MIN_TIME_COST = 2
+
+
+class ConfigError(Exception):
+    """A setting makes start-up unsafe or impossible; the message says what to set."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TENANTRY_", extra="ignore")
+
+    # --- process -------------------------------------------------------------------------------
+    env: Literal["development", "production", "test"] = "production"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_url: str = ""
+    secret_key: str = ""
+    log_level: str = "INFO"
+    trusted_proxies: str = "127.0.0.1"
+
+    # --- database ------------------------------------------------------------------------------
+    database_url: str = "sqlite+aiosqlite:///./var/tenantry.db"
+    database_echo: bool = False
+
+    # --- mail (used by invitations; with no host, mail goes to the log) ----------------------------
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
+    mail_from: str = "Tenantry <no-reply@localhost>"
+
+    # --- accounts and sessions -------------------------------------------------------------------
+    session_idle_minutes: int = Field(default=120, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
+    # argon2-cffi's RFC 9106 "low memory" profile; both are above OWASP's minimum.
+    argon2_memory_kib: int = 64 * 1024
+    argon2_time_cost: int = 3
+    argon2_parallelism: int = 4
+
+    # --- rate limits (attempts per window, counted in the database so every instance agrees) -------
+    signin_limit_per_email: int = 10
+    signin_limit_per_ip: int = 50
+    signin_window_minutes: int = 15
+    signup_limit_per_ip: int = 10
+    signup_limit_per_email: int = 5
+    signup_window_minutes: int = 60
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == "development"
+
+    @property
+    def public_base_url(self) -> str:
+        """Where links in emails point; never derived from a request's Host header."""
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def serves_https(self) -> bool:
+        return self.public_base_url.startswith("https://")
+
+    @property
+    def effective_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        return _DEVELOPMENT_SECRET_KEY
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.split("///", 1)[-1].split("?", 1)[0]
+        return None if path in ("", ":memory:") else Path(path)
+
+    def check(self) -> None:
+        """Refuse to start with settings that would be unsafe; each message names what to set."""
+        if not self.is_development and len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
+            problem = "is not set" if not self.secret_key else "is too short"
+            raise ConfigError(
+                f"TENANTRY_SECRET_KEY {problem}. Set it to a random string of at least "
+                f"{MIN_SECRET_KEY_LENGTH} characters, for example the output of "
+                "`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'` "
+                "(or set TENANTRY_ENV=development on a developer machine)."
+            )
+        if self.argon2_memory_kib < ARGON2_MIN_MEMORY_KIB or self.argon2_time_cost < ARGON2_MIN_TIME_COST:
+            raise ConfigError(
+                "TENANTRY_ARGON2_MEMORY_KIB must be at least "
+                f"{ARGON2_MIN_MEMORY_KIB} and TENANTRY_ARGON2_TIME_COST at least {ARGON2_MIN_TIME_COST} "
+                "(OWASP's minimum for argon2id)."
+            )
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Database engine, session configuration and the registry of every model (for Alembic)."""

@@ -1,0 +1,52 @@
+"""Alembic environment: runs migrations on the async engine the app uses."""
+
+from __future__ import annotations
+
+import asyncio
+
+from advanced_alchemy.types import GUID
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from tenantry.config import get_settings
+from tenantry.db.engine import create_engine
+from tenantry.db.registry import metadata
+
+config = context.config
+settings = config.attributes.get("settings") or get_settings()
+
+
+def _compare_type(context, inspected_column, metadata_column, inspected_type, metadata_type):
+    # SQLite reports the GUID columns it created as NUMERIC(16): not a real difference.
+    if isinstance(metadata_type, GUID) and context.dialect.name == "sqlite":
+        return False
+    return None  # Alembic's own comparison
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
+        compare_type=_compare_type,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_async() -> None:
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_run)
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+if context.is_offline_mode():
+    context.configure(url=settings.database_url, target_metadata=metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    asyncio.run(_run_async())

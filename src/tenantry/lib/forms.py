@@ -1,0 +1,96 @@
+"""Form input: pydantic models whose errors read as sentences, keyed by field name.
+
+Controllers parse a form into a model (shape: required, lengths, formats); services raise
+`InvalidInput` for rules that need the database (a slug already taken). Both end up as a
+message next to the field, and nothing changes.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Mapping
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator
+
+FormErrors = dict[str, str]
+M = TypeVar("M", bound="FormModel")
+
+# A password is taken exactly as typed: no trimming.
+RawString = Annotated[str, StringConstraints(strip_whitespace=False)]
+
+
+class InvalidInput(Exception):
+    """A service refuses some input; each message belongs next to its field."""
+
+    def __init__(self, errors: FormErrors) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+    @classmethod
+    def on(cls, field: str, message: str) -> InvalidInput:
+        return cls({field: message})
+
+
+def _has_control_characters(text: str) -> bool:
+    return any((ord(ch) < 32 and ch not in "\t\n\r") or ord(ch) == 127 for ch in text)
+
+
+class FormModel(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore", frozen=True)
+
+    @field_validator("*", mode="after", check_fields=False)
+    @classmethod
+    def _refuse_control_characters(cls, value: Any) -> Any:
+        # NUL and other control characters have no business in names and addresses, and
+        # PostgreSQL refuses NUL outright.
+        if isinstance(value, str) and _has_control_characters(value):
+            msg = "Remove the invisible control characters from this field."
+            raise ValueError(msg)
+        return value
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
+        return "This field is required."
+    if kind == "string_too_short":
+        return f"Use at least {ctx['min_length']} characters."
+    if kind == "string_too_long":
+        return f"Use at most {ctx['max_length']} characters."
+    if kind == "value_error":
+        return str(ctx.get("error", "")) or "Enter a valid value."
+    if kind in {"string_type", "list_type"}:
+        return "Enter a valid value."
+    return "Enter a valid value."
+
+
+def _is_list_field(annotation: Any) -> bool:
+    return typing.get_origin(annotation) in (list, set, frozenset, tuple)
+
+
+def parse_form(model: type[M], form: Mapping[str, Any]) -> tuple[M | None, FormErrors]:
+    """Validate submitted form data. Returns the model, or None and one message per field."""
+    data: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if _is_list_field(info.annotation):
+            getall = getattr(form, "getall", None)
+            values = getall(name, []) if getall else form.get(name, [])
+            data[name] = [v for v in values if isinstance(v, str)]
+        elif name in form:
+            value = form.get(name)
+            data[name] = value if isinstance(value, str) else ""
+    try:
+        return model.model_validate(data), {}
+    except ValidationError as exc:
+        errors: FormErrors = {}
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "__all__"
+            errors.setdefault(field, _message(error))
+        return None, errors
+
+
+def form_values(form: Mapping[str, Any], *names: str) -> dict[str, str]:
+    """What the user typed, to put back into a form shown again with errors."""
+    return {name: value for name in names if isinstance(value := form.get(name, ""), str)}

@@ -1,0 +1,102 @@
+"""Keyset pagination: a page costs the same whatever its position in a large table.
+
+A cursor is an opaque token holding the sort key of the row next to the page boundary and a
+direction. A tampered or stale cursor gives the first page, never an error.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+T = TypeVar("T")
+DEFAULT_PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+    prev_cursor: str | None
+
+    @property
+    def is_paginated(self) -> bool:
+        return self.next_cursor is not None or self.prev_cursor is not None
+
+
+def encode_cursor(direction: str, values: Sequence[Any]) -> str:
+    payload = json.dumps([direction, [str(v) for v in values]], separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_cursor(token: str | None, types: Sequence[type]) -> tuple[str, tuple[Any, ...]] | None:
+    if not token or len(token) > 1000:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        direction, values = json.loads(raw)
+        if direction not in ("after", "before") or len(values) != len(types):
+            return None
+        converted = tuple(
+            UUID(value) if kind is UUID else kind(value) for kind, value in zip(types, values, strict=True)
+        )
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        return None
+    return direction, converted
+
+
+def _beyond(
+    columns: Sequence[ColumnElement[Any]], values: Sequence[Any], *, after: bool
+) -> ColumnElement[bool]:
+    """(a, b) > (x, y) spelled out as a > x OR (a = x AND b > y).
+
+    Written out rather than as a row-value comparison so that each value is bound with its
+    column's type (SQLite stores UUIDs as text and compares a bare tuple wrongly).
+    """
+    first, *rest = columns
+    value, *rest_values = values
+    strictly = first > value if after else first < value
+    if not rest:
+        return strictly
+    return or_(strictly, and_(first == value, _beyond(rest, rest_values, after=after)))
+
+
+async def keyset_page(
+    db: AsyncSession,
+    statement: Select[Any],
+    *,
+    order_by: Sequence[ColumnElement[Any]],
+    key: Callable[[Any], Sequence[Any]],
+    key_types: Sequence[type],
+    cursor: str | None,
+    per_page: int = DEFAULT_PAGE_SIZE,
+) -> Page[Any]:
+    """Run `statement` for one page in ascending `order_by` (its last column must be unique)."""
+    decoded = decode_cursor(cursor, key_types)
+    direction = decoded[0] if decoded else "after"
+    if decoded:
+        statement = statement.where(_beyond(order_by, decoded[1], after=direction == "after"))
+    ordering = order_by if direction == "after" else [column.desc() for column in order_by]
+    rows = list((await db.execute(statement.order_by(*ordering).limit(per_page + 1))).all())
+    has_more = len(rows) > per_page
+    rows = rows[:per_page]
+    if direction == "before":
+        rows.reverse()
+    if not rows:
+        return Page(items=[], next_cursor=None, prev_cursor=None)
+    if direction == "after":
+        next_cursor = encode_cursor("after", key(rows[-1])) if has_more else None
+        prev_cursor = encode_cursor("before", key(rows[0])) if decoded else None
+    else:
+        next_cursor = encode_cursor("after", key(rows[-1]))
+        prev_cursor = encode_cursor("before", key(rows[0])) if has_more else None
+    return Page(items=rows, next_cursor=next_cursor, prev_cursor=prev_cursor)

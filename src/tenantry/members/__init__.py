@@ -1,0 +1,1 @@
+"""Memberships: who belongs to which organization, and the members page."""

@@ -1,0 +1,1 @@
+"""Organizations: creation, slugs, branding, settings, the switcher."""

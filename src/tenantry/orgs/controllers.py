@@ -1,0 +1,225 @@
+"""Organization pages: landing, my orgs, create, the org home, and its settings."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.plugins.flash import flash
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.access.permissions import Permission
+from tenantry.accounts.models import User
+from tenantry.audit.services import Actor
+from tenantry.lib.forms import FormErrors, InvalidInput, form_values, parse_form
+from tenantry.members.services import count_active_members
+from tenantry.orgs import services
+from tenantry.orgs.context import OrgContext
+from tenantry.orgs.logos import MAX_LOGO_BYTES, Logo, inspect_logo
+from tenantry.orgs.schemas import BrandingForm, ChangeSlugForm, CreateOrgForm, DeleteOrgForm, RenameOrgForm
+from tenantry.orgs.slugs import is_slug_available, slug_from_name, slug_problem, suggest_free_slug
+
+DEFAULT_ACCENT = "#4f46e5"
+
+
+async def _uploaded_logo(form, field: str = "logo") -> Logo | None:
+    """The logo in a multipart form, checked; None when no file was chosen."""
+    upload = form.get(field)
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return None
+    data = await upload.read(MAX_LOGO_BYTES + 1)
+    if not data:
+        return None
+    return inspect_logo(data, field=field)
+
+
+class OrgsController(Controller):
+    """Pages outside any one org."""
+
+    tags = ["orgs"]
+
+    @get("/", opt={"public": True}, name="home")
+    async def landing(self, request: Request, db_session: AsyncSession) -> Redirect:
+        user: User | None = request.scope.get("user")
+        if user is None:
+            return Redirect("/login")
+        slug = await services.landing_org_slug(db_session, user=user)
+        return Redirect(f"/o/{slug}" if slug else "/orgs/new")
+
+    @get("/orgs", name="orgs")
+    async def my_orgs(self) -> Template:
+        return Template("orgs/list.html")
+
+    @get("/orgs/new", name="new_org")
+    async def new_org_page(self) -> Template:
+        return Template("orgs/new.html", context={"values": {"brand_color": DEFAULT_ACCENT}, "errors": {}})
+
+    @get("/orgs/slug-hint")
+    async def slug_hint(self, db_session: AsyncSession, name: str = "", slug: str = "") -> Template:
+        """As the name or address is typed: the address the org will get, and whether it is free."""
+        wanted = slug.strip().lower()[:100]
+        hint: dict[str, str] = {}
+        if wanted:
+            problem = slug_problem(wanted)
+            if problem:
+                hint = {"kind": "error", "text": problem}
+            elif await is_slug_available(db_session, wanted):
+                hint = {"kind": "ok", "text": f"/o/{wanted} is available."}
+            else:
+                free = await suggest_free_slug(db_session, wanted)
+                hint = {"kind": "error", "text": f"/o/{wanted} is taken. “{free}” is free."}
+        elif name.strip():
+            suggested = await suggest_free_slug(db_session, slug_from_name(name[:100]))
+            hint = {"kind": "info", "text": f"Your address will be /o/{suggested}"}
+        return Template("orgs/_slug_hint.html", context={"hint": hint})
+
+    @post("/orgs/new")
+    async def create_org(
+        self, request: Request, db_session: AsyncSession, user: User, actor: Actor
+    ) -> Template | Redirect:
+        form = await request.form()
+        data, errors = parse_form(CreateOrgForm, form)
+        try:
+            logo = await _uploaded_logo(form)
+        except InvalidInput as exc:
+            errors = {**errors, **exc.errors}
+        if data and not errors:
+            try:
+                org = await services.create_organization(
+                    db_session,
+                    creator=user,
+                    name=data.name,
+                    slug=data.slug,
+                    brand_color=data.brand_color,
+                    logo=logo,
+                    actor=actor,
+                )
+            except InvalidInput as exc:
+                errors = exc.errors
+            else:
+                flash(request, f"{org.name} is ready. You are its owner.", category="success")
+                return Redirect(f"/o/{org.slug}")
+        return Template(
+            "orgs/new.html",
+            context={"values": form_values(form, "name", "slug", "brand_color"), "errors": errors},
+            status_code=422,
+        )
+
+
+def _settings_page(
+    ctx: OrgContext, *, values: dict | None = None, errors: FormErrors | None = None, section: str = ""
+) -> Template:
+    org = ctx.org
+    defaults = {"name": org.name, "slug": org.slug, "brand_color": org.brand_color or DEFAULT_ACCENT}
+    return Template(
+        "orgs/settings.html",
+        context={
+            "values": {**defaults, **(values or {})},
+            "errors": errors or {},
+            "section": section,
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+class OrgController(Controller):
+    """/o/{slug}/...: every handler declares the permission it needs (None: any member)."""
+
+    tags = ["orgs"]
+
+    @get("/", opt={"permission": None}, name="org_home")
+    async def org_home(self, db_session: AsyncSession, org_context: OrgContext) -> Template:
+        members = await count_active_members(db_session, org_id=org_context.org.id)
+        return Template("orgs/home.html", context={"member_count": members})
+
+    @get("/settings", opt={"permission": Permission.ORG_MANAGE}, name="org_settings")
+    async def settings_page(self, org_context: OrgContext) -> Template:
+        return _settings_page(org_context)
+
+    @post("/settings/name", opt={"permission": Permission.ORG_MANAGE})
+    async def rename(
+        self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor
+    ) -> Template | Redirect:
+        form = await request.form()
+        data, errors = parse_form(RenameOrgForm, form)
+        if not data:
+            return _settings_page(
+                org_context, values=form_values(form, "name"), errors=errors, section="name"
+            )
+        await services.rename_organization(db_session, org=org_context.org, name=data.name, actor=actor)
+        flash(request, "The organization's name has been saved.", category="success")
+        return Redirect(f"/o/{org_context.org.slug}/settings")
+
+    @post("/settings/slug", opt={"permission": Permission.ORG_MANAGE})
+    async def change_slug(
+        self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor
+    ) -> Template | Redirect:
+        form = await request.form()
+        data, errors = parse_form(ChangeSlugForm, form)
+        if data:
+            old_slug = org_context.org.slug
+            try:
+                await services.change_slug(db_session, org=org_context.org, slug=data.slug, actor=actor)
+            except InvalidInput as exc:
+                errors = exc.errors
+            else:
+                if data.slug != old_slug:
+                    flash(
+                        request,
+                        f"The address is now /o/{data.slug}. Links to /o/{old_slug} keep working.",
+                        category="success",
+                    )
+                return Redirect(f"/o/{data.slug}/settings")
+        return _settings_page(org_context, values=form_values(form, "slug"), errors=errors, section="slug")
+
+    @post("/settings/branding", opt={"permission": Permission.ORG_MANAGE})
+    async def update_branding(
+        self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor
+    ) -> Template | Redirect:
+        form = await request.form()
+        data, errors = parse_form(BrandingForm, form)
+        try:
+            logo = await _uploaded_logo(form)
+        except InvalidInput as exc:
+            errors = {**errors, **exc.errors}
+        if not data or errors:
+            return _settings_page(
+                org_context, values=form_values(form, "brand_color"), errors=errors, section="branding"
+            )
+        changed = await services.update_branding(
+            db_session,
+            org=org_context.org,
+            brand_color=data.brand_color,
+            logo=logo,
+            remove_logo=bool(data.remove_logo),
+            actor=actor,
+        )
+        flash(request, "Branding saved." if changed else "Nothing to change.", category="success")
+        return Redirect(f"/o/{org_context.org.slug}/settings")
+
+    @get("/settings/delete", opt={"permission": Permission.ORG_DELETE}, name="org_delete")
+    async def delete_page(self, db_session: AsyncSession, org_context: OrgContext) -> Template:
+        members = await count_active_members(db_session, org_id=org_context.org.id)
+        return Template("orgs/delete.html", context={"errors": {}, "member_count": members})
+
+    @post("/settings/delete", opt={"permission": Permission.ORG_DELETE})
+    async def delete(
+        self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor
+    ) -> Template | Redirect:
+        form = await request.form()
+        data, errors = parse_form(DeleteOrgForm, form)
+        if data:
+            name = org_context.org.name
+            try:
+                await services.delete_organization(
+                    db_session, org=org_context.org, confirmation=data.confirm, actor=actor
+                )
+            except InvalidInput as exc:
+                errors = exc.errors
+            else:
+                flash(request, f"{name} has been deleted.", category="success")
+                return Redirect("/")
+        members = await count_active_members(db_session, org_id=org_context.org.id)
+        return Template(
+            "orgs/delete.html", context={"errors": errors, "member_count": members}, status_code=422
+        )

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import datetime
+from uuid import UUID
+
+from advanced_alchemy.base import DefaultBase, UUIDv7AuditBase
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tenantry.lib.clock import utcnow
+
+
+class Organization(UUIDv7AuditBase):
+    __tablename__ = "organizations"
+
+    name: Mapped[str] = mapped_column(String(100))
+    slug: Mapped[str] = mapped_column(String(48), unique=True)
+    brand_color: Mapped[str | None] = mapped_column(String(7), default=None)
+    # Content hash of the current logo; the bytes live in org_logos so org queries stay small.
+    logo_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class OrgLogo(DefaultBase):
+    __tablename__ = "org_logos"
+
+    org_id: Mapped[UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    content_type: Mapped[str] = mapped_column(String(32))
+    byte_size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+
+
+class SlugRedirect(DefaultBase):
+    """A slug an org used before; its old URLs redirect permanently, and nobody else may take it."""
+
+    __tablename__ = "org_slug_redirects"
+
+    old_slug: Mapped[str] = mapped_column(String(48), primary_key=True)
+    org_id: Mapped[UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)

@@ -1,0 +1,63 @@
+"""Organization forms."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, StringConstraints
+
+from tenantry.lib.colors import normalize_hex_color
+from tenantry.lib.forms import FormModel
+from tenantry.orgs.slugs import slug_problem
+
+OrgName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+def _check_slug(value: str) -> str:
+    value = value.lower()
+    problem = slug_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _optional_slug(value: str) -> str:
+    return _check_slug(value) if value else ""
+
+
+def _check_color(value: str) -> str:
+    if not value:
+        return ""
+    color = normalize_hex_color(value)
+    if color is None:
+        msg = "Enter a colour as #rrggbb, for example #4f46e5."
+        raise ValueError(msg)
+    return color
+
+
+Slug = Annotated[str, StringConstraints(max_length=100), AfterValidator(_check_slug)]
+OptionalSlug = Annotated[str, StringConstraints(max_length=100), AfterValidator(_optional_slug)]
+BrandColor = Annotated[str, StringConstraints(max_length=20), AfterValidator(_check_color)]
+
+
+class CreateOrgForm(FormModel):
+    name: OrgName
+    slug: OptionalSlug = ""  # blank: derived from the name
+    brand_color: BrandColor = ""
+
+
+class RenameOrgForm(FormModel):
+    name: OrgName
+
+
+class ChangeSlugForm(FormModel):
+    slug: Slug
+
+
+class BrandingForm(FormModel):
+    brand_color: BrandColor = ""
+    remove_logo: str = ""
+
+
+class DeleteOrgForm(FormModel):
+    confirm: Annotated[str, StringConstraints(max_length=100)] = ""

@@ -1,0 +1,251 @@
+"""Organization verbs: create, rename, move, brand, delete; and what the switcher shows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.access.models import MembershipRole, Role
+from tenantry.access.permissions import BuiltinRole
+from tenantry.access.services import role_sort_key, template_role
+from tenantry.accounts.models import User
+from tenantry.audit.services import Actor, Target, record_event
+from tenantry.lib.forms import InvalidInput
+from tenantry.members.models import Membership, MembershipStatus
+from tenantry.members.services import count_active_members, create_membership
+from tenantry.orgs.logos import Logo, logo_url
+from tenantry.orgs.models import Organization, OrgLogo, SlugRedirect
+from tenantry.orgs.slugs import is_slug_available, slug_from_name, slug_problem, suggest_free_slug
+
+
+def org_target(org: Organization) -> Target:
+    return Target(type="organization", id=str(org.id), label=org.slug)
+
+
+async def _slug_taken_error(db: AsyncSession, slug: str, *, org_id: UUID | None) -> InvalidInput:
+    free = await suggest_free_slug(db, slug, org_id=org_id)
+    return InvalidInput.on("slug", f"“{slug}” is already taken. “{free}” is free.")
+
+
+async def create_organization(
+    db: AsyncSession,
+    *,
+    creator: User,
+    name: str,
+    slug: str,
+    brand_color: str,
+    logo: Logo | None,
+    actor: Actor,
+) -> Organization:
+    """Create an org; its creator becomes its owner."""
+    if slug:
+        problem = slug_problem(slug)
+        if problem:
+            raise InvalidInput.on("slug", problem)
+        if not await is_slug_available(db, slug):
+            raise await _slug_taken_error(db, slug, org_id=None)
+    else:
+        slug = await suggest_free_slug(db, slug_from_name(name))
+    org = Organization(
+        name=name,
+        slug=slug,
+        brand_color=brand_color or None,
+        logo_sha256=logo.sha256 if logo else None,
+    )
+    db.add(org)
+    try:
+        async with db.begin_nested():
+            await db.flush()
+    except IntegrityError:  # someone took the slug between our check and our insert
+        raise await _slug_taken_error(db, slug, org_id=None) from None
+    if logo:
+        db.add(_logo_row(org.id, logo))
+    record_event(
+        db,
+        actor=actor,
+        action="org.created",
+        org_id=org.id,
+        target=org_target(org),
+        after={"name": name, "slug": slug, "brand_color": org.brand_color, "logo": org.logo_sha256},
+    )
+    owner = await template_role(db, BuiltinRole.OWNER)
+    await create_membership(db, org=org, user=creator, roles=[owner], actor=actor)
+    return org
+
+
+def _logo_row(org_id: UUID, logo: Logo) -> OrgLogo:
+    return OrgLogo(
+        org_id=org_id,
+        sha256=logo.sha256,
+        content_type=logo.content_type,
+        byte_size=len(logo.data),
+        data=logo.data,
+    )
+
+
+async def rename_organization(db: AsyncSession, *, org: Organization, name: str, actor: Actor) -> None:
+    if name == org.name:
+        return
+    before = {"name": org.name}
+    org.name = name
+    record_event(
+        db,
+        actor=actor,
+        action="org.renamed",
+        org_id=org.id,
+        target=org_target(org),
+        before=before,
+        after={"name": name},
+    )
+    await db.flush()
+
+
+async def change_slug(db: AsyncSession, *, org: Organization, slug: str, actor: Actor) -> None:
+    """Move the org to a new address; the old one redirects here permanently."""
+    if slug == org.slug:
+        return
+    problem = slug_problem(slug)
+    if problem:
+        raise InvalidInput.on("slug", problem)
+    if not await is_slug_available(db, slug, org_id=org.id):
+        raise await _slug_taken_error(db, slug, org_id=org.id)
+    old_slug = org.slug
+    # Returning to a former slug: that address is live again, not a redirect.
+    await db.execute(delete(SlugRedirect).where(SlugRedirect.old_slug == slug, SlugRedirect.org_id == org.id))
+    db.add(SlugRedirect(old_slug=old_slug, org_id=org.id))
+    org.slug = slug
+    try:
+        async with db.begin_nested():
+            await db.flush()
+    except IntegrityError:
+        raise await _slug_taken_error(db, slug, org_id=org.id) from None
+    record_event(
+        db,
+        actor=actor,
+        action="org.slug_changed",
+        org_id=org.id,
+        target=org_target(org),
+        before={"slug": old_slug},
+        after={"slug": slug},
+    )
+
+
+async def update_branding(
+    db: AsyncSession,
+    *,
+    org: Organization,
+    brand_color: str,
+    logo: Logo | None,
+    remove_logo: bool,
+    actor: Actor,
+) -> bool:
+    """Change the accent colour and/or the logo. Returns whether anything changed."""
+    before = {"brand_color": org.brand_color, "logo": org.logo_sha256}
+    org.brand_color = brand_color or None
+    if logo is not None:
+        await db.execute(delete(OrgLogo).where(OrgLogo.org_id == org.id))
+        db.add(_logo_row(org.id, logo))
+        org.logo_sha256 = logo.sha256
+    elif remove_logo and org.logo_sha256:
+        await db.execute(delete(OrgLogo).where(OrgLogo.org_id == org.id))
+        org.logo_sha256 = None
+    after = {"brand_color": org.brand_color, "logo": org.logo_sha256}
+    if after == before:
+        return False
+    record_event(
+        db,
+        actor=actor,
+        action="org.branding_changed",
+        org_id=org.id,
+        target=org_target(org),
+        before=before,
+        after=after,
+    )
+    await db.flush()
+    return True
+
+
+async def delete_organization(
+    db: AsyncSession, *, org: Organization, confirmation: str, actor: Actor
+) -> None:
+    """Delete the org and everything in it. The caller typed the slug to confirm."""
+    if confirmation.strip().lower() != org.slug:
+        raise InvalidInput.on("confirm", f"Type “{org.slug}” exactly to confirm.")
+    members = await count_active_members(db, org_id=org.id)
+    record_event(
+        db,
+        actor=actor,
+        action="org.deleted",
+        org_id=org.id,
+        target=org_target(org),
+        before={"name": org.name, "slug": org.slug, "active_members": members},
+    )
+    await db.execute(update(User).where(User.last_org_id == org.id).values(last_org_id=None))
+    await db.delete(org)
+    await db.flush()
+
+
+async def logo_by_hash(db: AsyncSession, sha256: str) -> OrgLogo | None:
+    return await db.scalar(select(OrgLogo).where(OrgLogo.sha256 == sha256).limit(1))
+
+
+@dataclass
+class SwitcherEntry:
+    org_id: UUID
+    name: str
+    slug: str
+    logo_url: str | None
+    role_names: list[str] = field(default_factory=list)
+
+
+async def switcher_entries(db: AsyncSession, *, user_id: UUID) -> list[SwitcherEntry]:
+    """The user's orgs (active memberships), by name, with their roles in each. One statement."""
+    rows = await db.execute(
+        select(
+            Organization.id,
+            Organization.name,
+            Organization.slug,
+            Organization.logo_sha256,
+            Role.name,
+            Role.key,
+        )
+        .join(Membership, Membership.org_id == Organization.id)
+        .outerjoin(MembershipRole, MembershipRole.membership_id == Membership.id)
+        .outerjoin(Role, Role.id == MembershipRole.role_id)
+        .where(Membership.user_id == user_id, Membership.status == MembershipStatus.ACTIVE)
+        .order_by(Organization.name, Organization.id)
+    )
+    entries: dict[UUID, SwitcherEntry] = {}
+    roles: dict[UUID, list[tuple[str, str]]] = defaultdict(list)
+    for org_id, name, slug, logo_sha, role_name, role_key in rows:
+        entries.setdefault(org_id, SwitcherEntry(org_id, name, slug, logo_url(logo_sha)))
+        if role_name:
+            roles[org_id].append((role_key, role_name))
+    for org_id, entry in entries.items():
+        entry.role_names = [name for key, name in sorted(roles[org_id], key=lambda r: role_sort_key(*r))]
+    return list(entries.values())
+
+
+async def landing_org_slug(db: AsyncSession, *, user: User) -> str | None:
+    """Where `/` takes a signed-in user: the org they used last, else their first org."""
+    entries = await switcher_entries(db, user_id=user.id)
+    if not entries:
+        return None
+    for entry in entries:
+        if entry.org_id == user.last_org_id:
+            return entry.slug
+    return entries[0].slug
+
+
+async def remember_last_org(db: AsyncSession, *, user_id: UUID, org_id: UUID) -> None:
+    await db.execute(update(User).where(User.id == user_id).values(last_org_id=org_id))
+
+
+def org_summary(org: Organization) -> dict[str, Any]:
+    return {"name": org.name, "slug": org.slug}

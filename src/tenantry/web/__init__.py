@@ -1,0 +1,1 @@
+"""Portal plumbing shared by every capability: templates, error pages, guards, health, media."""

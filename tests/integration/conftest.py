@@ -1,0 +1,209 @@
+"""Integration fixtures: the app on a real database, an HTTP client, and the named personas.
+
+Olivia owns Acme, Adam administers it, Mia is a member, Gus is in Globex only, Sam is support
+staff. They all use PASSWORD.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from html import unescape
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from tenantry.access.permissions import BuiltinRole
+from tenantry.access.services import sync_role_templates, template_role
+from tenantry.accounts import sessions
+from tenantry.accounts.models import User
+from tenantry.accounts.passwords import Passwords
+from tenantry.accounts.services import create_user
+from tenantry.app import create_app
+from tenantry.audit.models import AuditEvent
+from tenantry.audit.services import Actor
+from tenantry.db.engine import create_sessionmaker
+from tenantry.members.services import create_membership
+from tenantry.orgs.models import Organization
+from tenantry.orgs.services import create_organization
+from tenantry.runtime import runtime_of
+from tests.conftest import base_settings
+
+PASSWORD = "correct horse battery staple"
+
+
+@functools.cache
+def password_hash() -> str:
+    """Hashed once per run, with the same parameters as the test settings."""
+    return Passwords(base_settings("sqlite://")).hash(PASSWORD)
+
+
+@dataclass
+class World:
+    olivia: User
+    adam: User
+    mia: User
+    gus: User
+    sam: User
+    acme: Organization
+    globex: Organization
+
+
+@pytest.fixture
+async def app(settings, engine) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture
+def sessionmaker(engine) -> async_sessionmaker:
+    """Sessions for the test's own reads and writes. The app runs in the test client's event
+    loop (a portal thread), so the test must not borrow the app's pooled connections."""
+    return create_sessionmaker(engine)
+
+
+@pytest.fixture
+async def client(app, sessionmaker) -> AsyncIterator[AsyncTestClient]:
+    async with AsyncTestClient(app, base_url="http://testserver.local") as client:
+        client.test_sessionmaker = sessionmaker
+        yield client
+
+
+@pytest.fixture
+async def db(sessionmaker) -> AsyncIterator[AsyncSession]:
+    """A session of its own, for arranging and checking what the HTTP requests did."""
+    async with sessionmaker() as session:
+        yield session
+
+
+async def make_user(db: AsyncSession, name: str, email: str, *, staff_role: str | None = None) -> User:
+    return await create_user(
+        db,
+        name=name,
+        email=email,
+        password_hash=password_hash(),
+        actor=Actor.system("tests"),
+        is_staff=staff_role is not None,
+        staff_role=staff_role,
+    )
+
+
+@pytest.fixture
+async def world(sessionmaker) -> World:
+    return await build_world(sessionmaker)
+
+
+@pytest.fixture
+def world_factory(database_urls, backend, engine):
+    """An app with some settings changed (e.g. low rate limits), its client and the personas."""
+
+    @asynccontextmanager
+    async def factory(**overrides):
+        app = create_app(base_settings(database_urls[backend], **overrides))
+        async with AsyncTestClient(app, base_url="http://testserver.local") as client:
+            client.test_sessionmaker = create_sessionmaker(engine)
+            yield client, await build_world(client.test_sessionmaker)
+
+    return factory
+
+
+async def build_world(sessionmaker: async_sessionmaker) -> World:
+    system = Actor.system("tests")
+    async with sessionmaker() as db:
+        await sync_role_templates(db)
+        olivia = await make_user(db, "Olivia Owner", "olivia@acme.example")
+        adam = await make_user(db, "Adam Admin", "adam@acme.example")
+        mia = await make_user(db, "Mia Member", "mia@acme.example")
+        gus = await make_user(db, "Gus Globex", "gus@globex.example")
+        sam = await make_user(db, "Sam Support", "sam@vendor.example", staff_role="support")
+        acme = await create_organization(
+            db, creator=olivia, name="Acme", slug="acme", brand_color="#d97706", logo=None, actor=system
+        )
+        globex = await create_organization(
+            db, creator=gus, name="Globex", slug="globex", brand_color="", logo=None, actor=system
+        )
+        admin = await template_role(db, BuiltinRole.ADMIN)
+        member = await template_role(db, BuiltinRole.MEMBER)
+        await create_membership(db, org=acme, user=adam, roles=[admin], actor=system)
+        await create_membership(db, org=acme, user=mia, roles=[member], actor=system)
+        await db.commit()
+    return World(olivia=olivia, adam=adam, mia=mia, gus=gus, sam=sam, acme=acme, globex=globex)
+
+
+async def sign_in(client: AsyncTestClient, user: User, *, user_agent: str = "pytest") -> str:
+    """Open a session for `user` directly (no password round trip) and use it in `client`."""
+    settings = runtime_of(client.app).settings
+    async with client.test_sessionmaker() as db:
+        new = sessions.create_session(db, user=user, settings=settings, ip="127.0.0.1", user_agent=user_agent)
+        await db.commit()
+    client.cookies.set(sessions.SESSION_COOKIE, new.token, domain="testserver.local")
+    return new.token
+
+
+def sign_out_locally(client: AsyncTestClient) -> None:
+    client.cookies.delete(sessions.SESSION_COOKIE, domain="testserver.local")
+
+
+async def csrf_token(client: AsyncTestClient) -> str:
+    token = client.cookies.get("tenantry_csrf")
+    if not token:
+        await client.get("/healthz")
+        token = client.cookies.get("tenantry_csrf")
+    assert token, "the CSRF cookie should be set by any safe request"
+    return token
+
+
+async def post_form(client: AsyncTestClient, path: str, data: dict | None = None, *, files=None, **kwargs):
+    """POST a form the way a browser does, CSRF token included."""
+    payload = {"_csrf_token": await csrf_token(client), **(data or {})}
+    return await client.post(path, data=payload, files=files, **kwargs)
+
+
+async def events(db: AsyncSession, action: str | None = None) -> list[AuditEvent]:
+    statement = select(AuditEvent).order_by(AuditEvent.id)
+    if action:
+        statement = statement.where(AuditEvent.action == action)
+    return list(await db.scalars(statement.execution_options(populate_existing=True)))
+
+
+async def count(db: AsyncSession, model, *where) -> int:
+    return int(await db.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+def field_error(html: str, field: str) -> str | None:
+    """The error message shown next to a form field, as a user would read it."""
+    match = re.search(rf'id="field-{re.escape(field)}-error">([^<]*)<', html)
+    return unescape(match.group(1)) if match else None
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@contextmanager
+def count_queries(engine: AsyncEngine):
+    counter = QueryCounter()
+
+    def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
+        counter.statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", before_cursor_execute)
+    try:
+        yield counter
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", before_cursor_execute)
+
+
+@pytest.fixture
+def app_engine(app) -> AsyncEngine:
+    return runtime_of(app).engine

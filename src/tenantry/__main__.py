@@ -106,9 +106,7 @@ def create_staff(email: str, name: str, role: str, password_stdin: bool) -> None
             click.secho("The passwords don't match.", fg="red", err=True)
             sys.exit(1)
     try:
-        message = asyncio.run(
-            create_staff_account(settings, email=email, name=name, role=role, password=password)
-        )
+        message = asyncio.run(create_staff_account(settings, email=email, name=name, role=role, password=password))
     except ValueError as exc:
         click.secho(str(exc), fg="red", err=True)
         sys.exit(1)

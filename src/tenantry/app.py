@@ -13,6 +13,7 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.static_files import create_static_files_router
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -132,7 +133,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_startup=[sync_templates],
         state=State({"runtime": runtime}),
         request_max_body_size=2 * 1024 * 1024,
-        openapi_config=OpenAPIConfig(title="Tenantry", version="0.1.0", path="/api/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Tenantry",
+            version="0.1.0",
+            # Only the JSON document: the stock docs pages load scripts from CDNs.
+            render_plugins=[JsonRenderPlugin(path="/openapi.json")],
+            openapi_router=Router(path="/api/schema", route_handlers=[], opt={"public": True}),
+        ),
         debug=False,
     )
     _check_org_routes_declare_permission(app)

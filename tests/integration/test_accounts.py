@@ -95,12 +95,8 @@ async def test_sign_in_lands_in_the_last_used_org(client, world, db):
 
 
 async def test_wrong_password_and_unknown_email_get_the_same_answer(client, world, db):
-    wrong_password = await post_form(
-        client, "/login", {"email": "olivia@acme.example", "password": "nope nope"}
-    )
-    unknown_email = await post_form(
-        client, "/login", {"email": "nobody@acme.example", "password": "nope nope"}
-    )
+    wrong_password = await post_form(client, "/login", {"email": "olivia@acme.example", "password": "nope nope"})
+    unknown_email = await post_form(client, "/login", {"email": "nobody@acme.example", "password": "nope nope"})
     assert wrong_password.status_code == unknown_email.status_code
     message = "match an account"
     assert message in wrong_password.text and message in unknown_email.text
@@ -136,9 +132,7 @@ async def test_sign_in_upgrades_a_hash_made_with_weaker_parameters(client, world
 
 async def test_next_only_goes_to_paths_on_this_site(client, world):
     for evil in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
-        response = await post_form(
-            client, "/login", {"email": "mia@acme.example", "password": PASSWORD, "next": evil}
-        )
+        response = await post_form(client, "/login", {"email": "mia@acme.example", "password": PASSWORD, "next": evil})
         assert response.url.host == "testserver.local"
         client.cookies.delete(SESSION_COOKIE, domain="testserver.local")
     response = await post_form(
@@ -194,9 +188,7 @@ async def test_session_cookie_is_secure_when_served_over_https(database_urls, ba
             },
             follow_redirects=False,
         )
-        cookie = next(
-            v for k, v in response.headers.multi_items() if k == "set-cookie" and SESSION_COOKIE in v
-        )
+        cookie = next(v for k, v in response.headers.multi_items() if k == "set-cookie" and SESSION_COOKIE in v)
         assert "Secure" in cookie
         assert response.headers["strict-transport-security"].startswith("max-age=")
 
@@ -236,8 +228,7 @@ async def test_sessions_page_lists_devices_and_signs_one_out(client, world, db):
     await sign_in(
         client,
         world.mia,
-        user_agent="Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
-        "(KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+        user_agent="Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
     )
     page = await client.get("/account/sessions")
     assert "Mobile Safari on iOS" in page.text
@@ -298,18 +289,14 @@ async def test_password_change_needs_the_current_password_and_signs_out_elsewher
     assert await count(db, UserSession, UserSession.token_hash == hash_token(other_browser)) == 0
     assert len(await events(db, "user.password_changed")) == 1
     client.cookies.clear()
-    login = await post_form(
-        client, "/login", {"email": "mia@acme.example", "password": "a brand new passphrase"}
-    )
+    login = await post_form(client, "/login", {"email": "mia@acme.example", "password": "a brand new passphrase"})
     assert login.url.path == "/o/acme"
 
 
 async def test_sign_in_is_rate_limited_per_email(database_urls, backend, engine, world_factory):
     async with world_factory(signin_limit_per_email=3) as (client, _world):
         for _ in range(3):
-            response = await post_form(
-                client, "/login", {"email": "mia@acme.example", "password": "wrong one"}
-            )
+            response = await post_form(client, "/login", {"email": "mia@acme.example", "password": "wrong one"})
             assert response.status_code == 200
         response = await post_form(client, "/login", {"email": "mia@acme.example", "password": PASSWORD})
         assert response.status_code == 429
@@ -331,9 +318,7 @@ async def test_sign_up_is_rate_limited_per_ip(world_factory):
     async with world_factory(signup_limit_per_ip=2) as (client, _world):
         for n in range(2):
             await post_form(client, "/signup", {"name": "X", "email": f"x{n}@x.example", "password": "short"})
-        response = await post_form(
-            client, "/signup", {"name": "X", "email": "y@x.example", "password": PASSWORD}
-        )
+        response = await post_form(client, "/signup", {"name": "X", "email": "y@x.example", "password": PASSWORD})
         assert response.status_code == 429
 
 

@@ -54,9 +54,5 @@ class MembershipRole(DefaultBase):
 
     __tablename__ = "membership_roles"
 
-    membership_id: Mapped[UUID] = mapped_column(
-        ForeignKey("memberships.id", ondelete="CASCADE"), primary_key=True
-    )
-    role_id: Mapped[UUID] = mapped_column(
-        ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    membership_id: Mapped[UUID] = mapped_column(ForeignKey("memberships.id", ondelete="CASCADE"), primary_key=True)
+    role_id: Mapped[UUID] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True, index=True)

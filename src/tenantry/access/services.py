@@ -118,9 +118,7 @@ async def sync_role_templates(db: AsyncSession) -> None:
         role.name = template.name
         role.description = template.description
         role.is_builtin = True
-        held = set(
-            await db.scalars(select(RolePermission.permission).where(RolePermission.role_id == role.id))
-        )
+        held = set(await db.scalars(select(RolePermission.permission).where(RolePermission.role_id == role.id)))
         wanted = set(template.permissions)
         if held - wanted:
             await db.execute(

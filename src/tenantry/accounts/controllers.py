@@ -19,11 +19,10 @@ from tenantry.audit.services import Actor
 from tenantry.config import Settings
 from tenantry.lib.forms import InvalidInput, form_values, parse_form
 from tenantry.lib.ratelimit import RateLimiter
+from tenantry.web.responses import see_other
 
 PUBLIC = {"public": True}
-PASSWORD_HINT = (
-    f"At least {MIN_PASSWORD_LENGTH} characters (up to {MAX_PASSWORD_LENGTH}). A passphrase works well."
-)
+PASSWORD_HINT = f"At least {MIN_PASSWORD_LENGTH} characters (up to {MAX_PASSWORD_LENGTH}). A passphrase works well."
 
 
 def safe_next(target: str | None) -> str:
@@ -63,7 +62,7 @@ class AuthController(Controller):
     @get("/signup", opt=PUBLIC, name="signup")
     async def signup_page(self, request: Request) -> Template | Redirect:
         if request.scope.get("user"):
-            return Redirect("/")
+            return see_other("/")
         return Template("accounts/signup.html", context={"values": {}, "errors": {}, "hint": PASSWORD_HINT})
 
     @post("/signup", opt=PUBLIC)
@@ -94,7 +93,7 @@ class AuthController(Controller):
                 errors = exc.errors
             else:
                 flash(request, f"Welcome to Tenantry, {signed_in.user.name}!", category="success")
-                return Redirect("/", cookies=[session_cookie(signed_in.session, settings)])
+                return see_other("/", cookies=[session_cookie(signed_in.session, settings)])
         return Template(
             "accounts/signup.html",
             context={"values": form_values(form, "name", "email"), "errors": errors, "hint": PASSWORD_HINT},
@@ -106,7 +105,7 @@ class AuthController(Controller):
         self, request: Request, next: str | None = None, expired: str | None = None
     ) -> Template | Redirect:
         if request.scope.get("user"):
-            return Redirect(safe_next(next))
+            return see_other(safe_next(next))
         return Template(
             "accounts/login.html",
             context={"values": {}, "errors": {}, "next": safe_next(next), "expired": bool(expired)},
@@ -144,7 +143,7 @@ class AuthController(Controller):
                 # 200, not 4xx: the failed attempt's audit event must be committed.
                 status = 200
             else:
-                return Redirect(next_url, cookies=[session_cookie(signed_in.session, settings)])
+                return see_other(next_url, cookies=[session_cookie(signed_in.session, settings)])
         return Template(
             "accounts/login.html",
             context={
@@ -168,7 +167,7 @@ class AuthController(Controller):
     ) -> Redirect:
         await services.sign_out(db_session, session_id=user_session.id, user=user, actor=actor)
         flash(request, "You have signed out.", category="info")
-        return Redirect("/login", cookies=[cleared_session_cookie(settings)])
+        return see_other("/login", cookies=[cleared_session_cookie(settings)])
 
 
 class AccountController(Controller):
@@ -188,7 +187,7 @@ class AccountController(Controller):
         if data:
             await services.update_profile(db_session, user_id=user.id, name=data.name, actor=actor)
             flash(request, "Your name has been saved.", category="success")
-            return Redirect("/account")
+            return see_other("/account")
         return Template(
             "accounts/profile.html",
             context=_profile_context(user, profile_values=form_values(form, "name"), profile_errors=errors),
@@ -226,15 +225,13 @@ class AccountController(Controller):
                     "Your password has been changed. Your other sessions have been signed out.",
                     category="success",
                 )
-                return Redirect("/account", cookies=[session_cookie(new_session, settings)])
+                return see_other("/account", cookies=[session_cookie(new_session, settings)])
         return Template(
             "accounts/profile.html", context=_profile_context(user, password_errors=errors), status_code=422
         )
 
     @get("/sessions", name="sessions")
-    async def sessions_page(
-        self, db_session: AsyncSession, user: User, user_session: UserSession
-    ) -> Template:
+    async def sessions_page(self, db_session: AsyncSession, user: User, user_session: UserSession) -> Template:
         rows = await list_sessions(db_session, user_id=user.id)
         return Template("accounts/sessions.html", context={"sessions": rows, "current_id": user_session.id})
 
@@ -254,7 +251,7 @@ class AccountController(Controller):
             flash(request, "That session has been signed out.", category="success")
         else:
             flash(request, "That session had already ended.", category="info")
-        return Redirect("/account/sessions")
+        return see_other("/account/sessions")
 
     @post("/sessions/revoke-others")
     async def revoke_other_sessions(
@@ -269,7 +266,7 @@ class AccountController(Controller):
             else "There were no other sessions to sign out."
         )
         flash(request, message, category="success")
-        return Redirect("/account/sessions")
+        return see_other("/account/sessions")
 
 
 def _profile_context(

@@ -19,14 +19,10 @@ class User(UUIDv7AuditBase):
     name: Mapped[str] = mapped_column(String(100))
     # None for accounts created without a password (invited or provisioned, not yet set up).
     password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
-    email_verified_at: Mapped[datetime.datetime | None] = mapped_column(
-        DateTimeUTC(timezone=True), default=None
-    )
+    email_verified_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     is_staff: Mapped[bool] = mapped_column(Boolean, default=False)
     staff_role: Mapped[str | None] = mapped_column(String(32), default=None)
-    last_org_id: Mapped[UUID | None] = mapped_column(
-        ForeignKey("organizations.id", ondelete="SET NULL"), default=None
-    )
+    last_org_id: Mapped[UUID | None] = mapped_column(ForeignKey("organizations.id", ondelete="SET NULL"), default=None)
 
 
 class UserSession(UUIDv7Base):

@@ -64,9 +64,7 @@ async def create_user(
         async with db.begin_nested():
             await db.flush()
     except IntegrityError:  # the same address, signed up in another tab at the same moment
-        raise InvalidInput.on(
-            "email", "An account with this email address already exists. Sign in instead."
-        ) from None
+        raise InvalidInput.on("email", "An account with this email address already exists. Sign in instead.") from None
     return user
 
 
@@ -106,9 +104,7 @@ async def sign_up(
     user = await create_user(db, name=name, email=email, password_hash=passwords.hash(password), actor=actor)
     as_user = actor.as_user(user.id, actor_label(user))
     record_event(db, actor=as_user, action="user.signed_up", target=user_target(user), after={"name": name})
-    new_session = sessions.create_session(
-        db, user=user, settings=settings, ip=actor.ip, user_agent=actor.user_agent
-    )
+    new_session = sessions.create_session(db, user=user, settings=settings, ip=actor.ip, user_agent=actor.user_agent)
     await db.flush()
     return SignedIn(user=user, session=new_session)
 
@@ -150,12 +146,8 @@ async def sign_in(
         user.password_hash = passwords.hash(password)
     if replaced_session_id is not None:
         await sessions.end_session(db, session_id=replaced_session_id)
-    new_session = sessions.create_session(
-        db, user=user, settings=settings, ip=actor.ip, user_agent=actor.user_agent
-    )
-    record_event(
-        db, actor=actor.as_user(user.id, actor_label(user)), action="user.signed_in", target=user_target(user)
-    )
+    new_session = sessions.create_session(db, user=user, settings=settings, ip=actor.ip, user_agent=actor.user_agent)
+    record_event(db, actor=actor.as_user(user.id, actor_label(user)), action="user.signed_in", target=user_target(user))
     await db.flush()
     return SignedIn(user=user, session=new_session)
 
@@ -212,9 +204,7 @@ async def change_password(
         raise InvalidInput.on("new_password", "Choose a password different from your current one.")
     user.password_hash = passwords.hash(new_password)
     ended = await sessions.end_other_sessions(db, user_id=user.id, keep_session_id=None)
-    new_session = sessions.create_session(
-        db, user=user, settings=settings, ip=actor.ip, user_agent=actor.user_agent
-    )
+    new_session = sessions.create_session(db, user=user, settings=settings, ip=actor.ip, user_agent=actor.user_agent)
     record_event(
         db,
         actor=actor,
@@ -228,9 +218,7 @@ async def change_password(
 
 async def revoke_session(db: AsyncSession, *, user_id: UUID, session_id: UUID, actor: Actor) -> bool:
     """Sign out one of the user's own browsers. False when there is no such session of theirs."""
-    row = await db.scalar(
-        select(UserSession).where(UserSession.id == session_id, UserSession.user_id == user_id)
-    )
+    row = await db.scalar(select(UserSession).where(UserSession.id == session_id, UserSession.user_id == user_id))
     if row is None:
         return False
     user = await _load_user(db, user_id)
@@ -246,9 +234,7 @@ async def revoke_session(db: AsyncSession, *, user_id: UUID, session_id: UUID, a
     return True
 
 
-async def revoke_other_sessions(
-    db: AsyncSession, *, user_id: UUID, current_session_id: UUID, actor: Actor
-) -> int:
+async def revoke_other_sessions(db: AsyncSession, *, user_id: UUID, current_session_id: UUID, actor: Actor) -> int:
     user = await _load_user(db, user_id)
     ended = await sessions.end_other_sessions(db, user_id=user_id, keep_session_id=current_session_id)
     if ended:

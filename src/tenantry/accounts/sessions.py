@@ -25,9 +25,7 @@ class NewSession:
     token: str  # goes into the cookie, never into the database
 
 
-def create_session(
-    db: AsyncSession, *, user: User, settings: Settings, ip: str, user_agent: str
-) -> NewSession:
+def create_session(db: AsyncSession, *, user: User, settings: Settings, ip: str, user_agent: str) -> NewSession:
     now = utcnow()
     token = new_token()
     row = UserSession(
@@ -49,9 +47,7 @@ class Resumed:
     user: User
 
 
-async def resume_session(
-    db: AsyncSession, token: str, *, settings: Settings, ip: str
-) -> Resumed | bool | None:
+async def resume_session(db: AsyncSession, token: str, *, settings: Settings, ip: str) -> Resumed | bool | None:
     """The session behind a cookie token.
 
     Returns the session and its user; None when there is no such session; False when it existed

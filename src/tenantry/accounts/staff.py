@@ -53,6 +53,4 @@ async def create_staff_account(settings: Settings, *, email: str, name: str, rol
             await db.commit()
     finally:
         await engine.dispose()
-    return (
-        f"Staff account {email} created with role {role}. They sign in at {settings.public_base_url}/login."
-    )
+    return f"Staff account {email} created with role {role}. They sign in at {settings.public_base_url}/login."

@@ -33,8 +33,4 @@ def contrast_ratio(a: str, b: str) -> float:
 
 def readable_text_color(background: str) -> str:
     """Black or white, whichever contrasts more with the background."""
-    return (
-        "#000000"
-        if contrast_ratio(background, "#000000") >= contrast_ratio(background, "#ffffff")
-        else "#ffffff"
-    )
+    return "#000000" if contrast_ratio(background, "#000000") >= contrast_ratio(background, "#ffffff") else "#ffffff"

@@ -54,9 +54,7 @@ def decode_cursor(token: str | None, types: Sequence[type]) -> tuple[str, tuple[
     return direction, converted
 
 
-def _beyond(
-    columns: Sequence[ColumnElement[Any]], values: Sequence[Any], *, after: bool
-) -> ColumnElement[bool]:
+def _beyond(columns: Sequence[ColumnElement[Any]], values: Sequence[Any], *, after: bool) -> ColumnElement[bool]:
     """(a, b) > (x, y) spelled out as a > x OR (a = x AND b > y).
 
     Written out rather than as a row-value comparison so that each value is bound with its

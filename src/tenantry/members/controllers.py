@@ -26,10 +26,7 @@ class MembersController(Controller):
     ) -> Template:
         page = await list_members(db_session, org_id=org_context.org.id, search=q, cursor=cursor)
         context = {"page": page, "q": q[:100]}
-        if (
-            request.headers.get("hx-request") == "true"
-            and request.headers.get("hx-target") == "members-results"
-        ):
+        if request.headers.get("hx-request") == "true" and request.headers.get("hx-target") == "members-results":
             return Template("members/_results.html", context=context)
         context["member_count"] = await count_active_members(db_session, org_id=org_context.org.id)
         return Template("members/list.html", context=context)

@@ -44,9 +44,7 @@ async def create_membership(
 
 
 async def count_active_members(db: AsyncSession, *, org_id: UUID) -> int:
-    statement = select(func.count()).where(
-        Membership.org_id == org_id, Membership.status == MembershipStatus.ACTIVE
-    )
+    statement = select(func.count()).where(Membership.org_id == org_id, Membership.status == MembershipStatus.ACTIVE)
     return int(await db.scalar(statement) or 0)
 
 
@@ -72,18 +70,14 @@ async def list_members(
     """One page of an org's members by name, with their roles. Two statements, whatever the size."""
     sort_name = func.lower(User.name)
     statement = (
-        select(
-            Membership.id, User.id, User.name, User.email, Membership.status, Membership.created_at, sort_name
-        )
+        select(Membership.id, User.id, User.name, User.email, Membership.status, Membership.created_at, sort_name)
         .join(User, User.id == Membership.user_id)
         .where(Membership.org_id == org_id)
     )
     search = search.strip()[:100]
     if search:
         pattern = _like_pattern(search)
-        statement = statement.where(
-            or_(sort_name.like(pattern, escape="\\"), User.email.like(pattern, escape="\\"))
-        )
+        statement = statement.where(or_(sort_name.like(pattern, escape="\\"), User.email.like(pattern, escape="\\")))
     page = await keyset_page(
         db,
         statement,
@@ -94,9 +88,7 @@ async def list_members(
         per_page=per_page,
     )
     members = [
-        MemberRow(
-            membership_id=row[0], user_id=row[1], name=row[2], email=row[3], status=row[4], joined_at=row[5]
-        )
+        MemberRow(membership_id=row[0], user_id=row[1], name=row[2], email=row[3], status=row[4], joined_at=row[5])
         for row in page.items
     ]
     if members:

@@ -18,6 +18,7 @@ from tenantry.orgs.context import OrgContext
 from tenantry.orgs.logos import MAX_LOGO_BYTES, Logo, inspect_logo
 from tenantry.orgs.schemas import BrandingForm, ChangeSlugForm, CreateOrgForm, DeleteOrgForm, RenameOrgForm
 from tenantry.orgs.slugs import is_slug_available, slug_from_name, slug_problem, suggest_free_slug
+from tenantry.web.responses import see_other
 
 DEFAULT_ACCENT = "#4f46e5"
 
@@ -42,9 +43,9 @@ class OrgsController(Controller):
     async def landing(self, request: Request, db_session: AsyncSession) -> Redirect:
         user: User | None = request.scope.get("user")
         if user is None:
-            return Redirect("/login")
+            return see_other("/login")
         slug = await services.landing_org_slug(db_session, user=user)
-        return Redirect(f"/o/{slug}" if slug else "/orgs/new")
+        return see_other(f"/o/{slug}" if slug else "/orgs/new")
 
     @get("/orgs", name="orgs")
     async def my_orgs(self) -> Template:
@@ -98,7 +99,7 @@ class OrgsController(Controller):
                 errors = exc.errors
             else:
                 flash(request, f"{org.name} is ready. You are its owner.", category="success")
-                return Redirect(f"/o/{org.slug}")
+                return see_other(f"/o/{org.slug}")
         return Template(
             "orgs/new.html",
             context={"values": form_values(form, "name", "slug", "brand_color"), "errors": errors},
@@ -143,12 +144,10 @@ class OrgController(Controller):
         form = await request.form()
         data, errors = parse_form(RenameOrgForm, form)
         if not data:
-            return _settings_page(
-                org_context, values=form_values(form, "name"), errors=errors, section="name"
-            )
+            return _settings_page(org_context, values=form_values(form, "name"), errors=errors, section="name")
         await services.rename_organization(db_session, org=org_context.org, name=data.name, actor=actor)
         flash(request, "The organization's name has been saved.", category="success")
-        return Redirect(f"/o/{org_context.org.slug}/settings")
+        return see_other(f"/o/{org_context.org.slug}/settings")
 
     @post("/settings/slug", opt={"permission": Permission.ORG_MANAGE})
     async def change_slug(
@@ -169,7 +168,7 @@ class OrgController(Controller):
                         f"The address is now /o/{data.slug}. Links to /o/{old_slug} keep working.",
                         category="success",
                     )
-                return Redirect(f"/o/{data.slug}/settings")
+                return see_other(f"/o/{data.slug}/settings")
         return _settings_page(org_context, values=form_values(form, "slug"), errors=errors, section="slug")
 
     @post("/settings/branding", opt={"permission": Permission.ORG_MANAGE})
@@ -195,7 +194,7 @@ class OrgController(Controller):
             actor=actor,
         )
         flash(request, "Branding saved." if changed else "Nothing to change.", category="success")
-        return Redirect(f"/o/{org_context.org.slug}/settings")
+        return see_other(f"/o/{org_context.org.slug}/settings")
 
     @get("/settings/delete", opt={"permission": Permission.ORG_DELETE}, name="org_delete")
     async def delete_page(self, db_session: AsyncSession, org_context: OrgContext) -> Template:
@@ -218,8 +217,6 @@ class OrgController(Controller):
                 errors = exc.errors
             else:
                 flash(request, f"{name} has been deleted.", category="success")
-                return Redirect("/")
+                return see_other("/")
         members = await count_active_members(db_session, org_id=org_context.org.id)
-        return Template(
-            "orgs/delete.html", context={"errors": errors, "member_count": members}, status_code=422
-        )
+        return Template("orgs/delete.html", context={"errors": errors, "member_count": members}, status_code=422)

@@ -171,9 +171,7 @@ async def update_branding(
     return True
 
 
-async def delete_organization(
-    db: AsyncSession, *, org: Organization, confirmation: str, actor: Actor
-) -> None:
+async def delete_organization(db: AsyncSession, *, org: Organization, confirmation: str, actor: Actor) -> None:
     """Delete the org and everything in it. The caller typed the slug to confirm."""
     if confirmation.strip().lower() != org.slug:
         raise InvalidInput.on("confirm", f"Type “{org.slug}” exactly to confirm.")

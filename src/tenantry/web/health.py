@@ -22,4 +22,4 @@ async def readyz(request: Request) -> Response[dict[str, str]]:
             await connection.execute(text("SELECT 1"))
     except Exception:
         return Response({"status": "unavailable", "database": "unreachable"}, status_code=503)
-    return {"status": "ok", "database": "ok"}
+    return Response({"status": "ok", "database": "ok"})

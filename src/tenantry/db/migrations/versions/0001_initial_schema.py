@@ -154,9 +154,7 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=True),
-        sa.Column(
-            "email_verified_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True
-        ),
+        sa.Column("email_verified_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
         sa.Column("is_staff", sa.Boolean(), nullable=False),
         sa.Column("staff_role", sa.String(length=32), nullable=True),
         sa.Column("last_org_id", advanced_alchemy.types.guid.GUID(length=16), nullable=True),

@@ -1,0 +1,13 @@
+"""Responses the portal uses everywhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_303_SEE_OTHER
+
+
+def see_other(path: str, **kwargs: Any) -> Redirect:
+    """POST-redirect-GET: 303, so the browser follows with a GET and a reload doesn't resubmit."""
+    return Redirect(path, status_code=HTTP_303_SEE_OTHER, **kwargs)

@@ -1,0 +1,118 @@
+"""The `tenantry` command as an operator uses it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from tenantry.__main__ import main
+from tenantry.accounts.models import User
+from tenantry.config import get_settings
+from tenantry.db.engine import create_engine, create_sessionmaker
+from tests.conftest import SECRET
+from tests.integration.conftest import events
+
+TENANTRY = [sys.executable, "-m", "tenantry"]
+
+
+@pytest.fixture
+def cli_env(monkeypatch, settings):
+    """The CLI reads TENANTRY_* from the environment, once per process."""
+    monkeypatch.setenv("TENANTRY_ENV", "production")
+    monkeypatch.setenv("TENANTRY_SECRET_KEY", SECRET)
+    monkeypatch.setenv("TENANTRY_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("TENANTRY_ARGON2_MEMORY_KIB", "19456")
+    monkeypatch.setenv("TENANTRY_ARGON2_TIME_COST", "2")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("secret", ["", "too-short"])
+def test_start_up_refuses_a_missing_or_short_secret_key(tmp_path, secret):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TENANTRY_")}
+    env.update(TENANTRY_SECRET_KEY=secret, TENANTRY_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/x.db")
+    for command in (["run"], ["migrate"]):
+        result = subprocess.run([*TENANTRY, *command], env=env, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2
+        assert "TENANTRY_SECRET_KEY is" in result.stderr
+        assert "at least 32 characters" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_development_mode_starts_without_a_secret_key(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TENANTRY_")}
+    env.update(TENANTRY_ENV="development", TENANTRY_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/x.db")
+    result = subprocess.run([*TENANTRY, "migrate"], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "The database is up to date." in result.stdout
+    assert (tmp_path / "x.db").exists()
+
+
+def test_create_staff(cli_env, engine, settings):
+    runner = CliRunner()
+    result = runner.invoke(
+        main,
+        [
+            "create-staff",
+            "--email",
+            "Sam@Vendor.Example",
+            "--name",
+            "Sam Support",
+            "--role",
+            "support-admin",
+            "--password-stdin",
+        ],
+        input="a long staff passphrase\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Staff account sam@vendor.example created with role support-admin" in result.output
+
+    async def check() -> None:
+        own_engine = create_engine(settings)
+        async with create_sessionmaker(own_engine)() as db:
+            sam = await db.scalar(select(User).where(User.email == "sam@vendor.example"))
+            assert sam.is_staff and sam.staff_role == "support-admin"
+            assert sam.password_hash.startswith("$argon2id$")
+            [event] = await events(db, "user.staff_created")
+            assert event.after == {"staff_role": "support-admin"}
+        await own_engine.dispose()
+
+    asyncio.run(check())
+
+    again = runner.invoke(
+        main,
+        ["create-staff", "--email", "sam@vendor.example", "--name", "Sam", "--password-stdin"],
+        input="a long staff passphrase\n",
+    )
+    assert again.exit_code == 1 and "already exists" in again.output
+
+
+@pytest.mark.parametrize(
+    ("args", "password", "message"),
+    [
+        (["--email", "nope"], "a long staff passphrase", "Enter a valid email address"),
+        (["--email", "x@vendor.example"], "password", "Password refused"),
+        (
+            ["--email", "x@vendor.example", "--role", "god"],
+            "a long staff passphrase",
+            "Invalid value for '--role'",
+        ),
+    ],
+)
+def test_create_staff_refuses_bad_input(cli_env, engine, args, password, message):
+    result = CliRunner().invoke(main, ["create-staff", "--name", "X", "--password-stdin", *args], input=password + "\n")
+    assert result.exit_code != 0
+    assert message in result.output
+
+
+def test_check_migrations_passes(cli_env, engine):
+    result = CliRunner().invoke(main, ["check-migrations"])
+    assert result.exit_code == 0, result.output
+    assert "The migrations match the models." in result.output

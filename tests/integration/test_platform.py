@@ -1,0 +1,117 @@
+"""What every response carries, the probes, the error pages."""
+
+from __future__ import annotations
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from tenantry.app import create_app
+from tests.conftest import base_settings
+from tests.integration.conftest import sign_in
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/login",
+        "/o/acme",
+        "/o/acme/settings",
+        "/no/such/page",
+        "/static/css/app.css",
+        "/healthz",
+        "/o/globex",
+    ],
+)
+async def test_security_headers_on_every_response(client, world, path):
+    await sign_in(client, world.mia)
+    response = await client.get(path)
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] in {"same-origin", "no-referrer"}
+    assert response.headers["x-frame-options"] == "DENY"
+    assert len(response.headers["x-request-id"]) >= 8
+
+
+async def test_pages_have_no_inline_script_or_style(client, world):
+    await sign_in(client, world.olivia)
+    for path in ("/login", "/o/acme", "/o/acme/members", "/o/acme/settings", "/account", "/account/sessions"):
+        html = (await client.get(path)).text
+        assert "<script>" not in html and "<script >" not in html, path
+        assert " style=" not in html and "<style" not in html, path
+        assert " on" + "click=" not in html, path
+
+
+async def test_request_id_from_a_proxy_is_kept_when_well_formed(client):
+    kept = await client.get("/healthz", headers={"x-request-id": "req-1234567890"})
+    assert kept.headers["x-request-id"] == "req-1234567890"
+    replaced = await client.get("/healthz", headers={"x-request-id": "<script>"})
+    assert replaced.headers["x-request-id"] != "<script>"
+
+
+async def test_health_probes(client):
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    assert (await client.get("/readyz")).json() == {"status": "ok", "database": "ok"}
+
+
+async def test_readyz_says_when_the_database_is_unreachable(tmp_path):
+    settings = base_settings("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    app = create_app(settings)
+    app.on_startup.clear()  # start without the database
+    async with AsyncTestClient(app) as client:
+        response = await client.get("/readyz")
+        assert response.status_code == 503
+        assert response.json()["database"] == "unreachable"
+        assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_unknown_page_is_a_friendly_404(client, world):
+    response = await client.get("/no/such/page")
+    assert response.status_code == 404
+    assert "Page not found" in response.text
+    assert "Go to your organizations" in response.text
+
+
+async def test_a_crash_is_a_friendly_500_with_a_reference(client, world, monkeypatch):
+    import tenantry.orgs.controllers as controllers
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(controllers, "count_active_members", broken)
+    await sign_in(client, world.mia)
+    response = await client.get("/o/acme")
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in response.text
+    assert response.headers["x-request-id"] in response.text
+    assert "boom" not in response.text and "Traceback" not in response.text
+
+
+async def test_an_oversized_upload_gets_a_clear_page(client, world):
+    await sign_in(client, world.olivia)
+    token = client.cookies.get("tenantry_csrf") or ""
+    response = await client.post(
+        "/o/acme/settings/branding",
+        data={"_csrf_token": token},
+        files={"logo": ("big.png", b"x" * (3 * 1024 * 1024), "image/png")},
+        headers={"x-csrftoken": token},
+    )
+    assert response.status_code == 413
+    assert "That upload is too large" in response.text
+
+
+async def test_openapi_document_is_served(client):
+    response = await client.get("/api/schema/openapi.json")
+    assert response.status_code == 200
+    assert response.json()["info"]["title"] == "Tenantry"
+
+
+async def test_static_files_are_cached_and_versioned(client, world):
+    await sign_in(client, world.mia)
+    page = (await client.get("/o/acme")).text
+    assert "/static/css/app.css?v=" in page
+    css = await client.get("/static/css/app.css")
+    assert "max-age=31536000" in css.headers["cache-control"]
+    htmx = await client.get("/static/vendor/htmx-2.0.11/htmx.min.js")
+    assert htmx.status_code == 200 and 'version:"2.0.11"' in htmx.text

@@ -1,0 +1,161 @@
+"""Tests that walk the app's own route table, so a route is covered the day it is added.
+
+- every org-scoped route: a non-member gets 404, a member without the permission gets 403;
+- every unsafe route refuses a request without a CSRF token;
+- every route that isn't public sends an anonymous visitor to sign in.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from litestar import Litestar
+from litestar.routes import HTTPRoute
+from sqlalchemy import update
+
+from tenantry.access.permissions import Permission
+from tenantry.app import ORG_PREFIX, _check_org_routes_declare_permission
+from tenantry.config import ConfigError
+from tenantry.members.models import Membership, MembershipStatus
+from tenantry.orgs.context import PERMISSION_OPT
+from tests.integration.conftest import csrf_token, sign_in
+
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+PLACEHOLDERS = {"uuid": lambda: str(uuid.uuid4()), "str": lambda: "x", "int": lambda: "1"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    template: str
+    opt: dict
+
+    @property
+    def is_org_scoped(self) -> bool:
+        return self.template.startswith(ORG_PREFIX)
+
+    def url(self, slug: str) -> str:
+        path = self.template.replace(ORG_PREFIX, f"/o/{slug}")
+        return re.sub(r"\{(\w+):(\w+)\}", lambda m: PLACEHOLDERS[m.group(2)](), path)
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.template}"
+
+
+def endpoints(app: Litestar) -> list[Endpoint]:
+    found = []
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or route.path.startswith("/static"):
+            continue
+        for handler in route.route_handlers:
+            for method in handler.http_methods:
+                if method not in {"OPTIONS", "HEAD"}:
+                    found.append(Endpoint(method=method, template=route.path, opt=handler.opt))
+    return found
+
+
+async def call(client, endpoint: Endpoint, slug: str = "acme", *, with_csrf: bool = True):
+    headers = {"x-csrftoken": await csrf_token(client)} if with_csrf else {}
+    return await client.request(endpoint.method, endpoint.url(slug), headers=headers, follow_redirects=False)
+
+
+def test_the_route_table_has_org_routes_and_unsafe_routes(app):
+    found = endpoints(app)
+    assert sum(e.is_org_scoped for e in found) >= 8
+    assert sum(e.method in UNSAFE for e in found) >= 10
+
+
+async def test_every_org_route_is_404_for_a_non_member(client, world):
+    await sign_in(client, world.gus)
+    for endpoint in [e for e in endpoints(client.app) if e.is_org_scoped]:
+        response = await call(client, endpoint)
+        assert response.status_code == 404, endpoint
+        assert "Acme" not in response.text, f"{endpoint} must not hint that the org exists"
+
+
+async def test_every_org_route_is_404_for_a_deactivated_member(client, world, db):
+    await db.execute(
+        update(Membership).where(Membership.user_id == world.adam.id).values(status=MembershipStatus.INACTIVE)
+    )
+    await db.commit()
+    await sign_in(client, world.adam)
+    for endpoint in [e for e in endpoints(client.app) if e.is_org_scoped]:
+        assert (await call(client, endpoint)).status_code == 404, endpoint
+
+
+async def test_every_org_route_is_404_for_an_org_that_does_not_exist(client, world):
+    await sign_in(client, world.olivia)
+    for endpoint in [e for e in endpoints(client.app) if e.is_org_scoped]:
+        assert (await call(client, endpoint, slug="no-such-org")).status_code == 404, endpoint
+
+
+async def test_every_org_route_needing_a_permission_is_403_for_a_member_without_it(client, world):
+    await sign_in(client, world.mia)  # the member role: members:read only
+    checked = 0
+    for endpoint in [e for e in endpoints(client.app) if e.is_org_scoped]:
+        required = endpoint.opt[PERMISSION_OPT]
+        if required is None or required == Permission.MEMBERS_READ:
+            continue
+        response = await call(client, endpoint)
+        assert response.status_code == 403, endpoint
+        assert "You don&#39;t have access to this page" in response.text
+        checked += 1
+    assert checked >= 6
+
+
+async def test_every_org_route_declares_the_permission_it_needs(app):
+    for endpoint in [e for e in endpoints(app) if e.is_org_scoped]:
+        assert PERMISSION_OPT in endpoint.opt, endpoint
+        required = endpoint.opt[PERMISSION_OPT]
+        assert required is None or required in set(Permission), endpoint
+
+
+def test_an_org_route_without_a_declared_permission_stops_start_up():
+    from litestar import Router, get
+
+    @get("/oops")
+    async def oops() -> str:
+        return "no permission declared"
+
+    app = Litestar(route_handlers=[Router(path=ORG_PREFIX, route_handlers=[oops])])
+    with pytest.raises(ConfigError, match="must declare"):
+        _check_org_routes_declare_permission(app)
+
+
+@pytest.mark.parametrize("who", ["olivia", "anonymous"])
+async def test_every_unsafe_route_refuses_a_request_without_csrf_token(client, world, who):
+    if who == "olivia":
+        await sign_in(client, world.olivia)
+    unsafe = [e for e in endpoints(client.app) if e.method in UNSAFE]
+    for endpoint in unsafe:
+        response = await call(client, endpoint, with_csrf=False)
+        assert response.status_code == 403, endpoint
+        assert "This form has expired" in response.text, endpoint
+
+
+async def test_every_private_route_sends_an_anonymous_visitor_to_sign_in(client, world):
+    for endpoint in endpoints(client.app):
+        if endpoint.opt.get("public"):
+            continue
+        response = await call(client, endpoint)
+        assert response.status_code == 303, endpoint
+        assert response.headers["location"].startswith("/login"), endpoint
+
+
+async def test_public_routes_are_few_and_known(app):
+    public = sorted({e.template for e in endpoints(app) if e.opt.get("public")})
+    assert public == [
+        "/",
+        "/api/schema",
+        "/api/schema/openapi.json",
+        "/api/schema/{path:str}",
+        "/healthz",
+        "/login",
+        "/media/logos/{sha256:str}",
+        "/readyz",
+        "/signup",
+        "/theme/accent/{hex_color:str}",
+    ]

@@ -1,0 +1,149 @@
+"""No input gives a 500: every form a user can see, filled with generated strings.
+
+The forms are found by reading the pages, so a new form is fuzzed the day it appears; a test
+checks that every unsafe route is reachable through one of them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.integration.conftest import sign_in
+from tests.integration.test_route_table import UNSAFE, endpoints
+
+# (who is signed in, the page that shows the form, the form's action)
+FORMS = [
+    (None, "/signup", "/signup"),
+    (None, "/login", "/login"),
+    ("olivia", "/account", "/account/profile"),
+    ("olivia", "/account", "/account/password"),
+    ("olivia", "/account/sessions", "/account/sessions/revoke-others"),
+    ("olivia", "/account/sessions", "/account/sessions/{id}/revoke"),
+    ("olivia", "/orgs/new", "/orgs/new"),
+    ("olivia", "/o/acme/settings", "/o/acme/settings/name"),
+    ("olivia", "/o/acme/settings", "/o/acme/settings/slug"),
+    ("olivia", "/o/acme/settings", "/o/acme/settings/branding"),
+    ("olivia", "/o/acme/settings/delete", "/o/acme/settings/delete"),
+    ("olivia", "/o/acme", "/logout"),
+]
+
+NASTY = [
+    "",
+    " ",
+    "\x00",
+    "a\x00b",
+    "\t\n\r",
+    "<script>alert(1)</script>",
+    "' OR '1'='1' --",
+    "%",
+    "_",
+    "\\",
+    "../../etc/passwd",
+    '=HYPERLINK("http://evil.example")',
+    "\uff46\uff55\uff4c\uff4c\uff57\uff49\uff44\uff54\uff48",  # fullwidth letters
+    "e\u0301\u0301\u0301",
+    "\u202eevil",
+    "😀" * 60,
+    "x" * 5000,
+    "#zzzzzz",
+    "acme",
+    "a@b",
+]
+fuzz_text = st.one_of(
+    st.sampled_from(NASTY),
+    st.text(max_size=40),
+    st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x2FFF), min_size=100, max_size=400),
+)
+
+
+class SameApp(httpx.BaseTransport):
+    """A synchronous httpx transport onto the test client's app."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.inner.handle_request(request)
+
+
+@dataclass
+class Form:
+    action: str
+    fields: list[str]
+    files: list[str]
+
+
+class FormFinder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[Form] = []
+        self._current: Form | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "form" and (attributes.get("method") or "get").lower() == "post":
+            self._current = Form(action=attributes.get("action") or "", fields=[], files=[])
+        elif self._current and tag in {"input", "textarea", "select"} and attributes.get("name"):
+            name = attributes["name"]
+            if name == "_csrf_token":
+                return
+            (self._current.files if attributes.get("type") == "file" else self._current.fields).append(name)
+
+    def handle_endtag(self, tag):
+        if tag == "form" and self._current:
+            self.forms.append(self._current)
+            self._current = None
+
+
+def find_form(html: str, action_pattern: str) -> Form:
+    finder = FormFinder()
+    finder.feed(html)
+    regex = re.compile("^" + re.escape(action_pattern).replace(r"\{id\}", "[0-9a-f-]{36}") + "$")
+    matches = [f for f in finder.forms if regex.match(f.action)]
+    assert matches, f"no form posting to {action_pattern}"
+    return matches[0]
+
+
+def test_every_unsafe_route_has_a_form_here(app):
+    covered = {re.sub(r"\{id\}", "{}", action) for _, _, action in FORMS}
+    for endpoint in endpoints(app):
+        if endpoint.method not in UNSAFE:
+            continue
+        template = re.sub(r"\{\w+:\w+\}", "{}", endpoint.template).replace("/o/{}", "/o/acme")
+        assert template in covered, f"{endpoint} has no form in FORMS"
+
+
+@pytest.mark.parametrize(("who", "page", "action"), FORMS, ids=[f[2] for f in FORMS])
+async def test_no_input_gives_a_server_error(client, world, who, page, action):
+    if who:
+        await sign_in(client, getattr(world, who), user_agent="fuzzer")
+        await sign_in(client, getattr(world, who))
+    html = (await client.get(page)).text
+    form = find_form(html, action)
+
+    @settings(
+        max_examples=12,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        database=None,
+    )
+    @given(values=st.fixed_dictionaries({name: fuzz_text for name in form.fields}), blob=st.binary(max_size=2048))
+    def post_generated(values, blob):
+        token = browser.cookies.get("tenantry_csrf")
+        files = {name: ("upload.bin", blob, "application/octet-stream") for name in form.files} or None
+        data = {"_csrf_token": token, **values}
+        response = browser.post(form.action, data=data, files=files, headers={"x-csrftoken": token})
+        assert response.status_code < 500, (form.action, values, response.text[:300])
+
+    # Hypothesis drives plain functions: the same app through a synchronous client (the test
+    # client's transport runs the app in its own thread either way).
+    transport = SameApp(client._transport)
+    with httpx.Client(transport=transport, base_url=client.base_url, cookies=client.cookies) as browser:
+        post_generated()

@@ -60,7 +60,13 @@
       el.textContent = (el.dataset.local === "date" ? dateOnly : format).format(when);
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { localizeTimes(document); });
+  // After a refused form, start where the problem is.
+  function focusFirstError() {
+    const invalid = document.querySelector('[aria-invalid="true"]');
+    if (invalid) invalid.focus();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { localizeTimes(document); focusFirstError(); });
   document.addEventListener("htmx:afterSwap", function (event) { localizeTimes(event.target); });
 
   // A failed htmx request says so instead of doing nothing.

@@ -78,7 +78,8 @@ def server(request, tmp_path_factory, worker_id_safe) -> Iterator[Server]:
     if request.param == "sqlite":
         database_url = f"sqlite+aiosqlite:///{folder / 'tenantry.db'}"
     else:
-        database_url = asyncio.run(_create_postgres_database(f"e2e_{worker_id_safe}"))
+        with ThreadPoolExecutor(max_workers=1) as pool:  # Playwright may already own this thread's loop
+            database_url = pool.submit(asyncio.run, _create_postgres_database(f"e2e_{worker_id_safe}")).result()
     port = _free_port()
     env = _server_env(database_url, port)
     subprocess.run([sys.executable, "-m", "tenantry", "migrate"], env=env, check=True, capture_output=True)

@@ -11,7 +11,7 @@ from tenantry.access.permissions import BuiltinRole
 from tenantry.access.services import template_role
 from tenantry.accounts.models import User
 from tenantry.members.models import Membership
-from tests.integration.conftest import count_queries, password_hash, sign_in
+from tests.integration.conftest import count_queries, password_hash, post_form, sign_in
 
 
 async def add_members(sessionmaker, org_id, how_many: int, prefix="Person") -> None:
@@ -28,7 +28,7 @@ async def add_members(sessionmaker, org_id, how_many: int, prefix="Person") -> N
         ]
         db.add_all(users)
         await db.flush()
-        memberships = [Membership(org_id=org_id, user_id=user.id) for user in users]
+        memberships = [Membership(org_id=org_id, user_id=user.id, sort_name=user.name.lower()) for user in users]
         db.add_all(memberships)
         await db.flush()
         if memberships:
@@ -150,3 +150,12 @@ async def test_org_home_costs_the_same_queries_for_3_or_300_members(client, worl
     with count_queries(app_engine) as large:
         await client.get("/o/acme")
     assert small.count == large.count, large.statements
+
+
+async def test_a_renamed_member_moves_in_the_list_and_search_knows_accents(client, world):
+    await sign_in(client, world.mia)
+    await post_form(client, "/account/profile", {"name": "Zoë Álvarez"})
+    page = await client.get("/o/acme/members")
+    assert member_emails(page.text)[-1] == "mia@acme.example", "sorted by the new name"
+    found = await client.get("/o/acme/members", params={"q": "ÁLVAREZ"})
+    assert member_emails(found.text) == ["mia@acme.example"], "case-insensitive beyond ASCII"

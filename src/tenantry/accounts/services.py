@@ -18,6 +18,7 @@ from tenantry.audit.services import Actor, Target, record_event
 from tenantry.config import Settings
 from tenantry.lib.forms import InvalidInput
 from tenantry.lib.ratelimit import Limit, RateLimiter
+from tenantry.members.services import follow_user_rename
 
 WRONG_CREDENTIALS = "That email and password don't match an account. Check both and try again."
 
@@ -171,6 +172,7 @@ async def update_profile(db: AsyncSession, *, user_id: UUID, name: str, actor: A
     if user.name != name:
         before = {"name": user.name}
         user.name = name
+        await follow_user_rename(db, user_id=user.id, name=name)
         record_event(
             db,
             actor=actor,

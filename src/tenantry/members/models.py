@@ -21,8 +21,14 @@ class Membership(UUIDv7AuditBase):
     __table_args__ = (
         UniqueConstraint("org_id", "user_id"),
         Index("ix_memberships_user_status", "user_id", "status"),
+        Index("ix_memberships_org_status", "org_id", "status"),
+        # The members page walks this index in order: a page costs the same in a 10k-member org.
+        Index("ix_memberships_org_sort_name", "org_id", "sort_name", "id"),
     )
 
     org_id: Mapped[UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(16), default=MembershipStatus.ACTIVE.value)
+    # The member's name, lower-cased in Python (SQLite's lower() knows only ASCII), copied here
+    # so the list can be sorted and searched without touching every user row.
+    sort_name: Mapped[str] = mapped_column(String(100), default="")

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.models import MembershipRole, Role
@@ -19,6 +19,15 @@ from tenantry.members.models import Membership, MembershipStatus
 from tenantry.orgs.models import Organization
 
 
+def sort_name_of(name: str) -> str:
+    return name.lower()[:100]
+
+
+async def follow_user_rename(db: AsyncSession, *, user_id: UUID, name: str) -> None:
+    """Keep the members lists' sort order right after a user changes their name."""
+    await db.execute(update(Membership).where(Membership.user_id == user_id).values(sort_name=sort_name_of(name)))
+
+
 def membership_target(membership: Membership, user: User) -> Target:
     return Target(type="membership", id=str(membership.id), label=user.email)
 
@@ -26,7 +35,9 @@ def membership_target(membership: Membership, user: User) -> Target:
 async def create_membership(
     db: AsyncSession, *, org: Organization, user: User, roles: list[Role], actor: Actor
 ) -> Membership:
-    membership = Membership(org_id=org.id, user_id=user.id, status=MembershipStatus.ACTIVE)
+    membership = Membership(
+        org_id=org.id, user_id=user.id, status=MembershipStatus.ACTIVE, sort_name=sort_name_of(user.name)
+    )
     db.add(membership)
     await db.flush()
     for role in roles:
@@ -68,7 +79,7 @@ async def list_members(
     db: AsyncSession, *, org_id: UUID, search: str = "", cursor: str | None = None, per_page: int = 25
 ) -> Page[MemberRow]:
     """One page of an org's members by name, with their roles. Two statements, whatever the size."""
-    sort_name = func.lower(User.name)
+    sort_name = Membership.sort_name
     statement = (
         select(Membership.id, User.id, User.name, User.email, Membership.status, Membership.created_at, sort_name)
         .join(User, User.id == Membership.user_id)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 02:14:41.599360
+Create Date: 2026-11-22 02:48:17.670052
 """
 
 from __future__ import annotations
@@ -89,10 +89,7 @@ def upgrade() -> None:
         sa.Column("data", sa.LargeBinary(), nullable=False),
         sa.Column("uploaded_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["org_id"],
-            ["organizations.id"],
-            name=op.f("fk_org_logos_org_id_organizations"),
-            ondelete="CASCADE",
+            ["org_id"], ["organizations.id"], name=op.f("fk_org_logos_org_id_organizations"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("org_id", name=op.f("pk_org_logos")),
     )
@@ -162,10 +159,7 @@ def upgrade() -> None:
         sa.Column("created_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
         sa.Column("updated_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["last_org_id"],
-            ["organizations.id"],
-            name=op.f("fk_users_last_org_id_organizations"),
-            ondelete="SET NULL",
+            ["last_org_id"], ["organizations.id"], name=op.f("fk_users_last_org_id_organizations"), ondelete="SET NULL"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
@@ -176,14 +170,12 @@ def upgrade() -> None:
         sa.Column("org_id", advanced_alchemy.types.guid.GUID(length=16), nullable=False),
         sa.Column("user_id", advanced_alchemy.types.guid.GUID(length=16), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("sort_name", sa.String(length=100), nullable=False),
         sa.Column("sa_orm_sentinel", sa.Integer(), nullable=True),
         sa.Column("created_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
         sa.Column("updated_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["org_id"],
-            ["organizations.id"],
-            name=op.f("fk_memberships_org_id_organizations"),
-            ondelete="CASCADE",
+            ["org_id"], ["organizations.id"], name=op.f("fk_memberships_org_id_organizations"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_memberships_user_id_users"), ondelete="CASCADE"
@@ -192,6 +184,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("org_id", "user_id", name=op.f("uq_memberships_org_id")),
     )
     with op.batch_alter_table("memberships", schema=None) as batch_op:
+        batch_op.create_index("ix_memberships_org_sort_name", ["org_id", "sort_name", "id"], unique=False)
+        batch_op.create_index("ix_memberships_org_status", ["org_id", "status"], unique=False)
         batch_op.create_index("ix_memberships_user_status", ["user_id", "status"], unique=False)
 
     op.create_table(
@@ -254,14 +248,14 @@ def downgrade() -> None:
     op.drop_table("role_permissions")
     with op.batch_alter_table("memberships", schema=None) as batch_op:
         batch_op.drop_index("ix_memberships_user_status")
+        batch_op.drop_index("ix_memberships_org_status")
+        batch_op.drop_index("ix_memberships_org_sort_name")
 
     op.drop_table("memberships")
     op.drop_table("users")
     with op.batch_alter_table("roles", schema=None) as batch_op:
         batch_op.drop_index(
-            "uq_roles_template_key",
-            sqlite_where=sa.text("org_id IS NULL"),
-            postgresql_where=sa.text("org_id IS NULL"),
+            "uq_roles_template_key", sqlite_where=sa.text("org_id IS NULL"), postgresql_where=sa.text("org_id IS NULL")
         )
         batch_op.drop_index(
             "uq_roles_org_key",

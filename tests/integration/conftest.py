@@ -145,10 +145,6 @@ async def sign_in(client: AsyncTestClient, user: User, *, user_agent: str = "pyt
     return new.token
 
 
-def sign_out_locally(client: AsyncTestClient) -> None:
-    client.cookies.delete(sessions.SESSION_COOKIE, domain="testserver.local")
-
-
 async def csrf_token(client: AsyncTestClient) -> str:
     token = client.cookies.get("tenantry_csrf")
     if not token:

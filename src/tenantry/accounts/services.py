@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -253,11 +252,3 @@ async def revoke_other_sessions(db: AsyncSession, *, user_id: UUID, current_sess
 
 def describe_session_for_log(row: UserSession) -> dict[str, str]:
     return {"ip": row.ip, "user_agent": row.user_agent[:200], "created_at": row.created_at.isoformat()}
-
-
-async def count_users(db: AsyncSession) -> int:
-    return int(await db.scalar(select(func.count()).select_from(User)) or 0)
-
-
-def session_age(row: UserSession, now: datetime.datetime) -> datetime.timedelta:
-    return now - row.created_at

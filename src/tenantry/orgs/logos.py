@@ -14,7 +14,6 @@ from tenantry.lib.forms import InvalidInput
 MAX_LOGO_BYTES = 512 * 1024
 MAX_LOGO_PIXELS = 4096 * 4096
 CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
-EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 
 
 @dataclass(frozen=True)

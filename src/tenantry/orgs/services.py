@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import delete, select, update
@@ -243,7 +242,3 @@ async def landing_org_slug(db: AsyncSession, *, user: User) -> str | None:
 
 async def remember_last_org(db: AsyncSession, *, user_id: UUID, org_id: UUID) -> None:
     await db.execute(update(User).where(User.id == user_id).values(last_org_id=org_id))
-
-
-def org_summary(org: Organization) -> dict[str, Any]:
-    return {"name": org.name, "slug": org.slug}

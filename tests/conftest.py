@@ -108,6 +108,29 @@ async def engine(settings) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
+def pytest_sessionstart(session):
+    """With TENANTRY_TEST_POSTGRES_URL set, an unreachable PostgreSQL fails the run at once."""
+    if not POSTGRES_URL or hasattr(session.config, "workerinput"):
+        return
+
+    async def ping() -> None:
+        url = make_url(POSTGRES_URL)
+        connection = await asyncpg.connect(
+            host=url.host,
+            port=url.port or 5432,
+            user=url.username,
+            password=url.password,
+            database=url.database or "postgres",
+            timeout=10,
+        )
+        await connection.close()
+
+    try:
+        asyncio.run(ping())
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        pytest.exit(f"TENANTRY_TEST_POSTGRES_URL is set but PostgreSQL is unreachable: {exc}", returncode=3)
+
+
 def pytest_collection_modifyitems(config, items):
     # Browser tests are slow; run them last so quick failures show first.
     e2e = [item for item in items if "e2e" in Path(str(item.fspath)).parts]

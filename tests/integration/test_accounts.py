@@ -332,3 +332,16 @@ async def test_forms_without_csrf_token_are_refused(client, world, db):
         "/account/profile", data={"name": "Mia M"}, headers={"x-csrftoken": await csrf_token(client)}
     )
     assert ok.status_code == 200, "htmx sends the token as a header instead"
+
+
+async def test_the_same_address_signed_up_twice_at_once_is_a_clear_message(client, world, db, monkeypatch):
+    import tenantry.accounts.services as account_services
+
+    async def nobody(*args, **kwargs):
+        return None  # as if the other tab's insert landed just after our check
+
+    monkeypatch.setattr(account_services, "find_user_by_email", nobody)
+    response = await sign_up(client, email="mia@acme.example")
+    assert response.status_code == 422
+    assert "already exists" in field_error(response.text, "email")
+    assert await count(db, User) == 5

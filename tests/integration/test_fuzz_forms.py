@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -147,3 +148,53 @@ async def test_no_input_gives_a_server_error(client, world, who, page, action):
     transport = SameApp(client._transport)
     with httpx.Client(transport=transport, base_url=client.base_url, cookies=client.cookies) as browser:
         post_generated()
+
+
+# GET pages with parameters a user (or a crawler) can put anything into.
+QUERY_PAGES = [
+    (None, "/login", ["next", "expired"]),
+    ("olivia", "/o/acme/members", ["q", "cursor"]),
+    ("olivia", "/orgs/slug-hint", ["name", "slug"]),
+]
+
+
+@pytest.mark.parametrize(("who", "path", "params"), QUERY_PAGES, ids=[p[1] for p in QUERY_PAGES])
+async def test_no_query_string_gives_a_server_error(client, world, who, path, params):
+    if who:
+        await sign_in(client, getattr(world, who))
+
+    @settings(
+        max_examples=15,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(values=st.fixed_dictionaries({name: fuzz_text for name in params}))
+    def get_generated(values):
+        response = browser.get(path, params=values)
+        assert response.status_code < 500, (path, values, response.text[:300])
+
+    with httpx.Client(
+        transport=SameApp(client._transport), base_url=client.base_url, cookies=client.cookies
+    ) as browser:
+        get_generated()
+
+
+async def test_no_org_address_gives_a_server_error(client, world):
+    await sign_in(client, world.olivia)
+
+    @settings(
+        max_examples=40,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(slug=fuzz_text.filter(lambda s: s and "/" not in s and s not in {".", ".."}))
+    def visit(slug):
+        response = browser.get(f"/o/{quote(slug, safe='')}/members")
+        assert response.status_code in (200, 301, 404), (slug, response.status_code)
+
+    with httpx.Client(
+        transport=SameApp(client._transport), base_url=client.base_url, cookies=client.cookies
+    ) as browser:
+        visit()

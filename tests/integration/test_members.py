@@ -159,3 +159,13 @@ async def test_a_renamed_member_moves_in_the_list_and_search_knows_accents(clien
     assert member_emails(page.text)[-1] == "mia@acme.example", "sorted by the new name"
     found = await client.get("/o/acme/members", params={"q": "ÁLVAREZ"})
     assert member_emails(found.text) == ["mia@acme.example"], "case-insensitive beyond ASCII"
+
+
+async def test_a_cursor_past_the_end_shows_the_first_page(client, world, sessionmaker):
+    from tenantry.lib.pagination import encode_cursor
+
+    await sign_in(client, world.mia)
+    beyond = encode_cursor("after", ["zzzz", "ffffffff-ffff-ffff-ffff-ffffffffffff"])
+    page = await client.get("/o/acme/members", params={"cursor": beyond})
+    assert member_emails(page.text) == ["adam@acme.example", "mia@acme.example", "olivia@acme.example"]
+    assert "No members yet" not in page.text

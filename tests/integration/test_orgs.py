@@ -313,3 +313,23 @@ async def test_my_orgs_page_and_its_empty_state(client, world, db):
     await sign_in(client, await db.get(User, world.sam.id))
     empty = await client.get("/orgs")
     assert "You&#39;re not in any organization yet" in empty.text
+
+
+@pytest.mark.parametrize("where", ["create", "change"])
+async def test_a_slug_taken_at_the_same_moment_is_a_clear_message(client, world, db, monkeypatch, where):
+    """Two admins choose the same address at once: the loser sees a message, not an error page."""
+    import tenantry.orgs.services as org_services
+
+    async def always_free(*args, **kwargs):
+        return True  # as if the other org's insert landed just after our check
+
+    monkeypatch.setattr(org_services, "is_slug_available", always_free)
+    await sign_in(client, world.olivia)
+    if where == "create":
+        response = await create_org(client, name="Globex Two", slug="globex")
+    else:
+        response = await post_form(client, "/o/acme/settings/slug", {"slug": "globex"})
+    assert response.status_code == 422
+    assert "“globex” is already taken" in field_error(response.text, "slug")
+    assert await count(db, Organization) == 2
+    assert (await org_by_slug(db, "acme")) is not None

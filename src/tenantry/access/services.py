@@ -108,9 +108,9 @@ async def sync_role_templates(db: AsyncSession) -> None:
         role = await db.scalar(select(Role).where(Role.org_id.is_(None), Role.key == template.key))
         if role is None:
             role = Role(org_id=None, key=template.key, name=template.name, is_builtin=True)
-            db.add(role)
             try:
                 async with db.begin_nested():
+                    db.add(role)
                     await db.flush()
             except IntegrityError:  # another instance created it at the same moment
                 role = await db.scalar(select(Role).where(Role.org_id.is_(None), Role.key == template.key))

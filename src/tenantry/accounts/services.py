@@ -59,9 +59,9 @@ async def create_user(
     if await find_user_by_email(db, email) is not None:
         raise InvalidInput.on("email", "An account with this email address already exists. Sign in instead.")
     user = User(name=name, email=email, password_hash=password_hash, is_staff=is_staff, staff_role=staff_role)
-    db.add(user)
     try:
         async with db.begin_nested():
+            db.add(user)
             await db.flush()
     except IntegrityError:  # the same address, signed up in another tab at the same moment
         raise InvalidInput.on("email", "An account with this email address already exists. Sign in instead.") from None

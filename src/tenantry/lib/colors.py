@@ -14,7 +14,7 @@ def normalize_hex_color(value: str) -> str | None:
         text = "#" + text
     if re.fullmatch(r"#[0-9a-f]{3}", text):
         text = "#" + "".join(ch * 2 for ch in text[1:])
-    return text if HEX_COLOR.match(text) else None
+    return text if HEX_COLOR.fullmatch(text) else None
 
 
 def _relative_luminance(hex_color: str) -> float:

@@ -91,6 +91,11 @@ def parse_form(model: type[M], form: Mapping[str, Any]) -> tuple[M | None, FormE
         return None, errors
 
 
+def clean_query_text(value: str, max_length: int = 100) -> str:
+    """Search text from a URL: trimmed, without control characters (PostgreSQL refuses NUL)."""
+    return "".join(ch for ch in value if not _has_control_characters(ch)).strip()[:max_length]
+
+
 def form_values(form: Mapping[str, Any], *names: str) -> dict[str, str]:
     """What the user typed, to put back into a form shown again with errors."""
     return {name: value for name in names if isinstance(value := form.get(name, ""), str)}

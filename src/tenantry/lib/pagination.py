@@ -38,18 +38,34 @@ def encode_cursor(direction: str, values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
+def _is_plain_text(value: object) -> bool:
+    """A string a database will take: no control characters, no lone surrogates, not huge."""
+    if not isinstance(value, str) or len(value) > 300:
+        return False
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def decode_cursor(token: str | None, types: Sequence[type]) -> tuple[str, tuple[Any, ...]] | None:
+    """The direction and sort key in a cursor, or None for anything we did not write ourselves."""
     if not token or len(token) > 1000:
         return None
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         direction, values = json.loads(raw)
-        if direction not in ("after", "before") or len(values) != len(types):
+        if direction not in ("after", "before") or not isinstance(values, list) or len(values) != len(types):
+            return None
+        if not all(_is_plain_text(value) for value in values):
             return None
         converted = tuple(
             UUID(value) if kind is UUID else kind(value) for kind, value in zip(types, values, strict=True)
         )
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, AttributeError, binascii.Error, UnicodeError):
         return None
     return direction, converted
 
@@ -79,12 +95,18 @@ async def keyset_page(
     per_page: int = DEFAULT_PAGE_SIZE,
 ) -> Page[Any]:
     """Run `statement` for one page in ascending `order_by` (its last column must be unique)."""
+    base = statement
     decoded = decode_cursor(cursor, key_types)
     direction = decoded[0] if decoded else "after"
     if decoded:
         statement = statement.where(_beyond(order_by, decoded[1], after=direction == "after"))
     ordering = order_by if direction == "after" else [column.desc() for column in order_by]
     rows = list((await db.execute(statement.order_by(*ordering).limit(per_page + 1))).all())
+    if decoded and not rows:
+        # A stale cursor (rows deleted since) or one pointing past the end: start over.
+        return await keyset_page(
+            db, base, order_by=order_by, key=key, key_types=key_types, cursor=None, per_page=per_page
+        )
     has_more = len(rows) > per_page
     rows = rows[:per_page]
     if direction == "before":

@@ -7,6 +7,7 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.permissions import Permission
+from tenantry.lib.forms import clean_query_text
 from tenantry.members.services import count_active_members, list_members
 from tenantry.orgs.context import OrgContext
 
@@ -25,7 +26,7 @@ class MembersController(Controller):
         cursor: str | None = None,
     ) -> Template:
         page = await list_members(db_session, org_id=org_context.org.id, search=q, cursor=cursor)
-        context = {"page": page, "q": q[:100]}
+        context = {"page": page, "q": clean_query_text(q)}
         if request.headers.get("hx-request") == "true" and request.headers.get("hx-target") == "members-results":
             return Template("members/_results.html", context=context)
         context["member_count"] = await count_active_members(db_session, org_id=org_context.org.id)

@@ -14,6 +14,7 @@ from tenantry.access.models import MembershipRole, Role
 from tenantry.access.services import grant_role
 from tenantry.accounts.models import User
 from tenantry.audit.services import Actor, Target, record_event
+from tenantry.lib.forms import clean_query_text
 from tenantry.lib.pagination import Page, keyset_page
 from tenantry.members.models import Membership, MembershipStatus
 from tenantry.orgs.models import Organization
@@ -85,7 +86,7 @@ async def list_members(
         .join(User, User.id == Membership.user_id)
         .where(Membership.org_id == org_id)
     )
-    search = search.strip()[:100]
+    search = clean_query_text(search)
     if search:
         pattern = _like_pattern(search)
         statement = statement.where(or_(sort_name.like(pattern, escape="\\"), User.email.like(pattern, escape="\\")))

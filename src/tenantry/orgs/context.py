@@ -21,6 +21,7 @@ from tenantry.accounts.models import User
 from tenantry.members.models import Membership, MembershipStatus
 from tenantry.orgs.models import Organization, SlugRedirect
 from tenantry.orgs.services import remember_last_org
+from tenantry.orgs.slugs import looks_like_slug
 from tenantry.runtime import runtime_of
 from tenantry.web.errors import Moved
 
@@ -42,6 +43,8 @@ async def require_org_access(connection: ASGIConnection, handler: BaseRouteHandl
     if user is None:
         raise NotAuthorizedException()
     slug = str(connection.path_params.get("slug", ""))
+    if not looks_like_slug(slug):  # not even the shape of an address: nothing to look up
+        raise NotFoundException()
     db = runtime_of(connection.app).alchemy.provide_session(connection.app.state, connection.scope)
     row = (
         await db.execute(

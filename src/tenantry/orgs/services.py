@@ -57,11 +57,13 @@ async def create_organization(
         brand_color=brand_color or None,
         logo_sha256=logo.sha256 if logo else None,
     )
-    db.add(org)
     try:
+        # In a savepoint: if someone takes the slug between our check and our insert, only this
+        # insert is undone and the session stays usable for the form shown again.
         async with db.begin_nested():
+            db.add(org)
             await db.flush()
-    except IntegrityError:  # someone took the slug between our check and our insert
+    except IntegrityError:
         raise await _slug_taken_error(db, slug, org_id=None) from None
     if logo:
         db.add(_logo_row(org.id, logo))
@@ -115,14 +117,15 @@ async def change_slug(db: AsyncSession, *, org: Organization, slug: str, actor: 
     if not await is_slug_available(db, slug, org_id=org.id):
         raise await _slug_taken_error(db, slug, org_id=org.id)
     old_slug = org.slug
-    # Returning to a former slug: that address is live again, not a redirect.
-    await db.execute(delete(SlugRedirect).where(SlugRedirect.old_slug == slug, SlugRedirect.org_id == org.id))
-    db.add(SlugRedirect(old_slug=old_slug, org_id=org.id))
-    org.slug = slug
     try:
         async with db.begin_nested():
+            # Returning to a former slug: that address is live again, not a redirect.
+            await db.execute(delete(SlugRedirect).where(SlugRedirect.old_slug == slug, SlugRedirect.org_id == org.id))
+            db.add(SlugRedirect(old_slug=old_slug, org_id=org.id))
+            org.slug = slug
             await db.flush()
-    except IntegrityError:
+    except IntegrityError:  # taken at the same moment by another org
+        await db.refresh(org)
         raise await _slug_taken_error(db, slug, org_id=org.id) from None
     record_event(
         db,

@@ -31,6 +31,11 @@ RESERVED_SLUGS = frozenset(
 )
 
 
+def looks_like_slug(text: str) -> bool:
+    """Could be an org's address, in any letter case (/o/ACME redirects to /o/acme)."""
+    return len(text) <= MAX_SLUG_LENGTH and _SHAPE.fullmatch(text.lower()) is not None
+
+
 def slug_from_name(name: str) -> str:
     """'Acme Corp.' -> 'acme-corp'; 'Müller & Söhne' -> 'muller-sohne'. Always a usable shape."""
     slug = slugify(name, max_length=MAX_SLUG_LENGTH, word_boundary=True, lowercase=True)
@@ -47,7 +52,7 @@ def slug_problem(slug: str) -> str | None:
         return f"Use at least {MIN_SLUG_LENGTH} characters."
     if len(slug) > MAX_SLUG_LENGTH:
         return f"Use at most {MAX_SLUG_LENGTH} characters."
-    if not _SHAPE.match(slug):
+    if not _SHAPE.fullmatch(slug):
         return "Use lowercase letters a–z, digits and hyphens, starting and ending with a letter or digit."
     if slug in RESERVED_SLUGS:
         return f"“{slug}” is reserved. Choose another address."

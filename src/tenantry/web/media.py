@@ -21,7 +21,7 @@ _HEX = re.compile(r"^[0-9a-f]{6}$")
 
 @get("/media/logos/{sha256:str}", opt={"public": True}, name="logo", include_in_schema=False)
 async def logo(db_session: AsyncSession, sha256: str) -> Response[bytes]:
-    if not _SHA256.match(sha256):
+    if not _SHA256.fullmatch(sha256):
         raise NotFoundException()
     found = await logo_by_hash(db_session, sha256)
     if found is None:
@@ -41,7 +41,7 @@ async def logo(db_session: AsyncSession, sha256: str) -> Response[bytes]:
 async def accent_css(hex_color: str) -> Response[str]:
     """A brand colour as CSS variables: inline styles are forbidden by our CSP, so the accent of
     an org's pages comes from this tiny stylesheet."""
-    if not _HEX.match(hex_color):
+    if not _HEX.fullmatch(hex_color):
         raise NotFoundException()
     accent = f"#{hex_color}"
     css = f":root{{--accent:{accent};--accent-contrast:{readable_text_color(accent)};}}\n"

@@ -41,7 +41,7 @@ PASSWORD = "correct horse battery staple"
 @functools.cache
 def password_hash() -> str:
     """Hashed once per run, with the same parameters as the test settings."""
-    return Passwords(base_settings("sqlite://")).hash(PASSWORD)
+    return Passwords(base_settings("sqlite://")).hash_blocking(PASSWORD)
 
 
 @dataclass

@@ -345,3 +345,32 @@ async def test_the_same_address_signed_up_twice_at_once_is_a_clear_message(clien
     assert response.status_code == 422
     assert "already exists" in field_error(response.text, "email")
     assert await count(db, User) == 5
+
+
+async def test_sessions_that_timed_out_are_not_listed_nor_counted(client, world, db, monkeypatch, settings):
+    await sign_in(client, world.mia, user_agent="forgotten laptop")
+    travel(monkeypatch, hours=settings.session_absolute_hours + 1)
+    await sign_in(client, world.mia, user_agent="Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36")
+    page = await client.get("/account/sessions")
+    assert "forgotten laptop" not in page.text
+    response = await post_form(client, "/account/sessions/revoke-others")
+    assert "There were no other sessions to sign out." in response.text
+
+
+async def test_signing_in_forgets_the_users_timed_out_sessions(client, world, db, monkeypatch, settings):
+    await sign_in(client, world.mia, user_agent="old")
+    travel(monkeypatch, minutes=settings.session_idle_minutes + 1)
+    client.cookies.clear()
+    await post_form(client, "/login", {"email": "mia@acme.example", "password": PASSWORD})
+    remaining = list(await db.scalars(select(UserSession)))
+    assert len(remaining) == 1 and remaining[0].user_agent != "old"
+
+
+async def test_the_per_email_limit_counts_lookalike_addresses_too(world_factory):
+    fullwidth_a, ideographic_stop = "\uff41", "\u3002"
+    async with world_factory(signin_limit_per_email=3) as (client, _world):
+        for variant in ("mia@acme.example", "MIA@acme.example", f"mia@{fullwidth_a}cme.example"):
+            await post_form(client, "/login", {"email": variant, "password": "wrong one"})
+        lookalike = f"mia@acme{ideographic_stop}example"
+        response = await post_form(client, "/login", {"email": lookalike, "password": PASSWORD})
+        assert response.status_code == 429

@@ -146,12 +146,14 @@ async def test_logos_are_served_with_their_real_type(client, world, db, fmt):
     await sign_in(client, world.mia)
     await create_org(client, logo=image_bytes(fmt))
     org = await org_by_slug(db, "initech")
-    response = await client.get(f"/media/logos/{org.logo_sha256}")
+    response = await client.get(org.logo_url)
     assert response.status_code == 200
     assert response.headers["content-type"] == {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}[fmt]
     assert response.headers["x-content-type-options"] == "nosniff"
     assert "immutable" in response.headers["cache-control"]
-    assert (await client.get("/media/logos/" + "0" * 64)).status_code == 404
+    assert (await client.get(f"/media/logos/{org.id}/" + "0" * 64)).status_code == 404
+    assert (await client.get(f"/media/logos/{world.acme.id}/{org.logo_sha256}")).status_code == 404, "per org"
+    assert (await client.get(f"/media/logos/{org.logo_sha256}")).status_code == 404
     assert (await client.get("/media/logos/../../etc/passwd")).status_code == 404
 
 
@@ -260,7 +262,7 @@ async def test_branding_change_and_logo_removal(client, world, db):
     assert "Branding saved." in response.text
     org = await org_by_slug(db, "acme")
     assert org.brand_color == "#0f766e" and org.logo_sha256
-    assert f'src="/media/logos/{org.logo_sha256}"' in response.text
+    assert f'src="{org.logo_url}"' in response.text
 
     await post_form(
         client,

@@ -154,7 +154,7 @@ async def test_public_routes_are_few_and_known(app):
         "/api/schema/{path:str}",
         "/healthz",
         "/login",
-        "/media/logos/{sha256:str}",
+        "/media/logos/{org_id:uuid}/{sha256:str}",
         "/readyz",
         "/signup",
         "/theme/accent/{hex_color:str}",

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,6 +70,8 @@ async def effective_permissions(db: AsyncSession, *, user_id: UUID, org_id: UUID
             Membership.org_id == org_id,
             Membership.user_id == user_id,
             Membership.status == MembershipStatus.ACTIVE,
+            # Only this org's roles and the templates, whatever a row elsewhere might say.
+            or_(Role.org_id.is_(None), Role.org_id == org_id),
         )
     )
     roles: dict[UUID, HeldRole] = {}
@@ -99,6 +101,9 @@ async def template_role(db: AsyncSession, key: BuiltinRole) -> Role:
 
 
 async def grant_role(db: AsyncSession, *, membership: Membership, role: Role) -> None:
+    if role.org_id not in (None, membership.org_id):
+        msg = "a role of another organization can't be given here"
+        raise ValueError(msg)
     db.add(MembershipRole(membership_id=membership.id, role_id=role.id))
 
 

@@ -231,8 +231,10 @@ class AccountController(Controller):
         )
 
     @get("/sessions", name="sessions")
-    async def sessions_page(self, db_session: AsyncSession, user: User, user_session: UserSession) -> Template:
-        rows = await list_sessions(db_session, user_id=user.id)
+    async def sessions_page(
+        self, db_session: AsyncSession, user: User, user_session: UserSession, settings: Settings
+    ) -> Template:
+        rows = await list_sessions(db_session, settings=settings, user_id=user.id)
         return Template("accounts/sessions.html", context={"sessions": rows, "current_id": user_session.id})
 
     @post("/sessions/{session_id:uuid}/revoke")
@@ -255,10 +257,16 @@ class AccountController(Controller):
 
     @post("/sessions/revoke-others")
     async def revoke_other_sessions(
-        self, request: Request, db_session: AsyncSession, user: User, user_session: UserSession, actor: Actor
+        self,
+        request: Request,
+        db_session: AsyncSession,
+        user: User,
+        user_session: UserSession,
+        settings: Settings,
+        actor: Actor,
     ) -> Redirect:
         ended = await services.revoke_other_sessions(
-            db_session, user_id=user.id, current_session_id=user_session.id, actor=actor
+            db_session, settings=settings, user_id=user.id, current_session_id=user_session.id, actor=actor
         )
         message = (
             f"Signed out of {ended} other session{'s' if ended != 1 else ''}."

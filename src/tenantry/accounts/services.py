@@ -101,7 +101,7 @@ async def sign_up(
     problem = password_problem(password, email=email, name=name)
     if problem:
         raise InvalidInput.on("password", problem)
-    user = await create_user(db, name=name, email=email, password_hash=passwords.hash(password), actor=actor)
+    user = await create_user(db, name=name, email=email, password_hash=await passwords.hash(password), actor=actor)
     as_user = actor.as_user(user.id, actor_label(user))
     record_event(db, actor=as_user, action="user.signed_up", target=user_target(user), after={"name": name})
     new_session = sessions.create_session(db, user=user, settings=settings, ip=actor.ip, user_agent=actor.user_agent)
@@ -124,15 +124,17 @@ async def sign_in(
 
     An unknown email costs the same argon2 verification as a known one and gets the same answer.
     """
-    per_ip, per_email = _signin_limits(settings)
-    await limiter.hit(per_ip, actor.ip)
-    await limiter.hit(per_email, email.strip().lower())
     try:
         normalized = normalize_email(email)
     except ValueError:
         normalized = email.strip().lower()
+    per_ip, per_email = _signin_limits(settings)
+    await limiter.hit(per_ip, actor.ip)
+    # Counted on the address as we look it up: a full-width or upper-case spelling of Olivia's
+    # address spends Olivia's budget too.
+    await limiter.hit(per_email, normalized)
     user = await find_user_by_email(db, normalized)
-    if not passwords.verify(user.password_hash if user else None, password) or user is None:
+    if not await passwords.verify(user.password_hash if user else None, password) or user is None:
         record_event(
             db,
             actor=actor,
@@ -143,9 +145,10 @@ async def sign_in(
         )
         raise InvalidCredentials(WRONG_CREDENTIALS)
     if passwords.needs_rehash(user.password_hash or ""):
-        user.password_hash = passwords.hash(password)
+        user.password_hash = await passwords.hash(password)
     if replaced_session_id is not None:
         await sessions.end_session(db, session_id=replaced_session_id)
+    await sessions.forget_ended_sessions(db, settings=settings, user_id=user.id)
     new_session = sessions.create_session(db, user=user, settings=settings, ip=actor.ip, user_agent=actor.user_agent)
     record_event(db, actor=actor.as_user(user.id, actor_label(user)), action="user.signed_in", target=user_target(user))
     await db.flush()
@@ -196,14 +199,14 @@ async def change_password(
 ) -> sessions.NewSession:
     """Set a new password; every session ends, this browser gets a fresh one."""
     user = await _load_user(db, user_id)
-    if not passwords.verify(user.password_hash, current_password):
+    if not await passwords.verify(user.password_hash, current_password):
         raise InvalidInput.on("current_password", "That isn't your current password.")
     problem = password_problem(new_password, email=user.email, name=user.name)
     if problem:
         raise InvalidInput.on("new_password", problem)
     if new_password == current_password:
         raise InvalidInput.on("new_password", "Choose a password different from your current one.")
-    user.password_hash = passwords.hash(new_password)
+    user.password_hash = await passwords.hash(new_password)
     ended = await sessions.end_other_sessions(db, user_id=user.id, keep_session_id=None)
     new_session = sessions.create_session(db, user=user, settings=settings, ip=actor.ip, user_agent=actor.user_agent)
     record_event(
@@ -235,9 +238,14 @@ async def revoke_session(db: AsyncSession, *, user_id: UUID, session_id: UUID, a
     return True
 
 
-async def revoke_other_sessions(db: AsyncSession, *, user_id: UUID, current_session_id: UUID, actor: Actor) -> int:
+async def revoke_other_sessions(
+    db: AsyncSession, *, settings: Settings, user_id: UUID, current_session_id: UUID, actor: Actor
+) -> int:
+    """Sign out every other browser; returns how many were still signed in."""
     user = await _load_user(db, user_id)
-    ended = await sessions.end_other_sessions(db, user_id=user_id, keep_session_id=current_session_id)
+    live = [s.id for s in await sessions.list_sessions(db, settings=settings, user_id=user_id)]
+    ended = len([session_id for session_id in live if session_id != current_session_id])
+    await sessions.end_other_sessions(db, user_id=user_id, keep_session_id=current_session_id)
     if ended:
         record_event(
             db,

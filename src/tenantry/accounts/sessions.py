@@ -6,7 +6,7 @@ import datetime
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.accounts.models import User, UserSession
@@ -78,11 +78,34 @@ async def resume_session(db: AsyncSession, token: str, *, settings: Settings, ip
     return Resumed(session=session, user=user)
 
 
-async def list_sessions(db: AsyncSession, *, user_id: UUID) -> list[UserSession]:
+def _live(settings: Settings):
+    """Sessions that have neither reached their absolute end nor sat idle too long."""
+    now = utcnow()
+    return (
+        UserSession.expires_at > now,
+        UserSession.last_seen_at > now - datetime.timedelta(minutes=settings.session_idle_minutes),
+    )
+
+
+async def list_sessions(db: AsyncSession, *, settings: Settings, user_id: UUID) -> list[UserSession]:
     rows = await db.scalars(
-        select(UserSession).where(UserSession.user_id == user_id).order_by(UserSession.last_seen_at.desc())
+        select(UserSession)
+        .where(UserSession.user_id == user_id, *_live(settings))
+        .order_by(UserSession.last_seen_at.desc())
     )
     return list(rows)
+
+
+async def forget_ended_sessions(db: AsyncSession, *, settings: Settings, user_id: UUID) -> None:
+    """Delete a user's sessions that timed out without their browser coming back."""
+    now = utcnow()
+    idle_cutoff = now - datetime.timedelta(minutes=settings.session_idle_minutes)
+    await db.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user_id,
+            or_(UserSession.expires_at <= now, UserSession.last_seen_at <= idle_cutoff),
+        )
+    )
 
 
 async def end_session(db: AsyncSession, *, session_id: UUID) -> None:

@@ -35,7 +35,7 @@ async def create_staff_account(settings: Settings, *, email: str, name: str, rol
                     db,
                     name=name,
                     email=email,
-                    password_hash=Passwords(settings).hash(password),
+                    password_hash=await Passwords(settings).hash(password),
                     actor=actor,
                     is_staff=True,
                     staff_role=role,

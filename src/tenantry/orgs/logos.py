@@ -6,6 +6,7 @@ import hashlib
 import io
 import warnings
 from dataclasses import dataclass
+from uuid import UUID
 
 from PIL import Image
 
@@ -46,5 +47,6 @@ def inspect_logo(data: bytes, *, field: str = "logo") -> Logo:
     return Logo(data=data, content_type=CONTENT_TYPES[image_format], sha256=hashlib.sha256(data).hexdigest())
 
 
-def logo_url(sha256: str | None) -> str | None:
-    return f"/media/logos/{sha256}" if sha256 else None
+def logo_url(org_id: UUID, sha256: str | None) -> str | None:
+    """Addressed by org and content: cacheable forever, and a logo's hash alone reveals nothing."""
+    return f"/media/logos/{org_id}/{sha256}" if sha256 else None

@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenantry.lib.clock import utcnow
+from tenantry.orgs.logos import logo_url
 
 
 class Organization(UUIDv7AuditBase):
@@ -19,6 +20,10 @@ class Organization(UUIDv7AuditBase):
     brand_color: Mapped[str | None] = mapped_column(String(7), default=None)
     # Content hash of the current logo; the bytes live in org_logos so org queries stay small.
     logo_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+
+    @property
+    def logo_url(self) -> str | None:
+        return logo_url(self.id, self.logo_sha256)
 
 
 class OrgLogo(DefaultBase):

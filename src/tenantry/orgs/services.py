@@ -191,8 +191,8 @@ async def delete_organization(db: AsyncSession, *, org: Organization, confirmati
     await db.flush()
 
 
-async def logo_by_hash(db: AsyncSession, sha256: str) -> OrgLogo | None:
-    return await db.scalar(select(OrgLogo).where(OrgLogo.sha256 == sha256).limit(1))
+async def find_logo(db: AsyncSession, *, org_id: UUID, sha256: str) -> OrgLogo | None:
+    return await db.scalar(select(OrgLogo).where(OrgLogo.org_id == org_id, OrgLogo.sha256 == sha256))
 
 
 @dataclass
@@ -224,7 +224,7 @@ async def switcher_entries(db: AsyncSession, *, user_id: UUID) -> list[SwitcherE
     entries: dict[UUID, SwitcherEntry] = {}
     roles: dict[UUID, list[tuple[str, str]]] = defaultdict(list)
     for org_id, name, slug, logo_sha, role_name, role_key in rows:
-        entries.setdefault(org_id, SwitcherEntry(org_id, name, slug, logo_url(logo_sha)))
+        entries.setdefault(org_id, SwitcherEntry(org_id, name, slug, logo_url(org_id, logo_sha)))
         if role_name:
             roles[org_id].append((role_key, role_name))
     for org_id, entry in entries.items():

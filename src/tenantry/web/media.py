@@ -6,24 +6,25 @@ Both are cacheable forever: the URL changes when the content does.
 from __future__ import annotations
 
 import re
+from uuid import UUID
 
 from litestar import Response, get
 from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.lib.colors import readable_text_color
-from tenantry.orgs.services import logo_by_hash
+from tenantry.orgs.services import find_logo
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _HEX = re.compile(r"^[0-9a-f]{6}$")
 
 
-@get("/media/logos/{sha256:str}", opt={"public": True}, name="logo", include_in_schema=False)
-async def logo(db_session: AsyncSession, sha256: str) -> Response[bytes]:
+@get("/media/logos/{org_id:uuid}/{sha256:str}", opt={"public": True}, name="logo", include_in_schema=False)
+async def logo(db_session: AsyncSession, org_id: UUID, sha256: str) -> Response[bytes]:
     if not _SHA256.fullmatch(sha256):
         raise NotFoundException()
-    found = await logo_by_hash(db_session, sha256)
+    found = await find_logo(db_session, org_id=org_id, sha256=sha256)
     if found is None:
         raise NotFoundException()
     return Response(

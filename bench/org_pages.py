@@ -30,6 +30,7 @@ from tenantry.db.migrate import upgrade
 from tenantry.db.registry import metadata
 from tenantry.lib.clock import utcnow
 from tenantry.members.models import Membership
+from tenantry.members.services import sort_name_of
 from tenantry.orgs.models import Organization
 from tenantry.runtime import runtime_of
 
@@ -80,7 +81,7 @@ async def seed_org(url: str, *, slug: str, members: int, user_offset: int) -> No
                     "org_id": org_id,
                     "user_id": u["id"],
                     "status": "active",
-                    "sort_name": u["name"].lower(),
+                    "sort_name": sort_name_of(u["name"]),
                     "created_at": now,
                     "updated_at": now,
                 }

@@ -41,6 +41,7 @@ from tenantry.web.templating import STATIC_DIR, create_template_config
 logger = logging.getLogger("tenantry")
 
 ORG_PREFIX = "/o/{slug:str}"
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
 # Paths that never need to know who is calling.
 ANONYMOUS_PATHS = ["^/static/", "^/media/", "^/theme/", "^/healthz$", "^/readyz$"]
 
@@ -132,7 +133,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[security_headers_hook(hsts=settings.serves_https)],
         on_startup=[sync_templates],
         state=State({"runtime": runtime}),
-        request_max_body_size=2 * 1024 * 1024,
+        # Large enough that an oversized logo gets a message next to the field, not an error page.
+        request_max_body_size=MAX_REQUEST_BYTES,
         openapi_config=OpenAPIConfig(
             title="Tenantry",
             version="0.1.0",

@@ -33,6 +33,29 @@
     if (!confirmBeforeSubmit(form, event.submitter)) event.preventDefault();
   });
 
+  // Menus: arrow keys move between items; leaving with Tab or a click elsewhere closes them.
+  function menuItems(menu) {
+    return Array.from(menu.querySelectorAll(".menu__panel a.menu__item, .menu__panel button.menu__item"));
+  }
+  document.addEventListener("keydown", function (event) {
+    const menu = event.target.closest ? event.target.closest("details.menu") : null;
+    if (!menu || !["ArrowDown", "ArrowUp", "Home", "End"].includes(event.key)) return;
+    const items = menuItems(menu);
+    if (!items.length) return;
+    event.preventDefault();
+    if (!menu.open) menu.open = true;
+    const at = items.indexOf(document.activeElement);
+    let next = 0;
+    if (event.key === "End") next = items.length - 1;
+    else if (event.key === "ArrowDown") next = at < 0 ? 0 : Math.min(at + 1, items.length - 1);
+    else if (event.key === "ArrowUp") next = at <= 0 ? 0 : at - 1;
+    items[next].focus();
+  });
+  document.addEventListener("focusout", function (event) {
+    const menu = event.target.closest ? event.target.closest("details.menu[open]") : null;
+    if (menu && event.relatedTarget && !menu.contains(event.relatedTarget)) menu.removeAttribute("open");
+  });
+
   // Only one menu open at a time; Escape and outside clicks close it.
   function closeMenus(except) {
     document.querySelectorAll("details.menu[open]").forEach(function (menu) {
@@ -60,13 +83,30 @@
       el.textContent = (el.dataset.local === "date" ? dateOnly : format).format(when);
     });
   }
+  // Colour fields: the hex text is what is sent; a picker beside it, kept in step.
+  function wireColorFields(root) {
+    root.querySelectorAll("[data-color-picker]").forEach(function (picker) {
+      const text = picker.parentElement.querySelector("[data-color-text]");
+      if (!text) return;
+      picker.hidden = false;
+      picker.addEventListener("input", function () { text.value = picker.value; });
+      text.addEventListener("input", function () {
+        if (/^#[0-9a-fA-F]{6}$/.test(text.value.trim())) picker.value = text.value.trim().toLowerCase();
+      });
+    });
+  }
+
   // After a refused form, start where the problem is.
   function focusFirstError() {
     const invalid = document.querySelector('[aria-invalid="true"]');
     if (invalid) invalid.focus();
   }
 
-  document.addEventListener("DOMContentLoaded", function () { localizeTimes(document); focusFirstError(); });
+  document.addEventListener("DOMContentLoaded", function () {
+    localizeTimes(document);
+    wireColorFields(document);
+    focusFirstError();
+  });
   document.addEventListener("htmx:afterSwap", function (event) { localizeTimes(event.target); });
 
   // A failed htmx request says so instead of doing nothing.

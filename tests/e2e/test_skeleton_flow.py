@@ -70,7 +70,8 @@ def test_sign_up_create_two_orgs_switch_sign_out_and_back_in(page: Page, new_con
     page.get_by_label("Organization name").fill("Acme Rockets")
     expect(page.locator("#slug-hint")).to_have_text("Your address will be /o/acme-rockets")
     page.get_by_label("Logo").set_input_files(logo_file(tmp_path))
-    page.get_by_label("Brand colour").fill("#ea580c")
+    page.get_by_label("Brand colour", exact=True).fill("#ea580c")
+    expect(page.get_by_label("Pick brand colour")).to_have_value("#ea580c")
     page.get_by_role("button", name="Create organization").click()
 
     expect(page).to_have_url(re.compile(r"/o/acme-rockets$"))
@@ -92,14 +93,20 @@ def test_sign_up_create_two_orgs_switch_sign_out_and_back_in(page: Page, new_con
     page.get_by_role("button", name="Create organization").click()
     expect(page).to_have_url(re.compile(r"/o/beta-labs$"))
 
-    # Switch back with the keyboard only.
+    # Switch back with the keyboard only: arrow keys move through the menu, Tab away closes it.
     summary = page.locator("details.org-switcher > summary")
     summary.focus()
-    page.keyboard.press("Enter")
+    page.keyboard.press("ArrowDown")
     acme_link = page.locator("details.org-switcher").get_by_role("link", name=re.compile("Acme Rockets"))
-    expect(acme_link).to_be_visible()
+    expect(acme_link).to_be_focused()
     expect(acme_link).to_contain_text("Owner")
-    acme_link.focus()
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("details.org-switcher").get_by_role("link", name=re.compile("Beta Labs"))).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator("details.org-switcher")).not_to_have_attribute("open", "")
+    summary.focus()
+    page.keyboard.press("ArrowDown")
+    expect(acme_link).to_be_focused()
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/o/acme-rockets$"))
 

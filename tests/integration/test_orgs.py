@@ -130,7 +130,8 @@ async def test_slug_hint_while_typing(client, world):
         ),
         (b"GIF89a not really", "isn't a PNG, JPEG or WebP image"),
         (image_bytes("GIF"), "Upload a PNG, JPEG or WebP image."),
-        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 600 * 1024, "the limit is 512 KB"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 600 * 1024, "This file is 600 KB; a logo can be at most 512 KB."),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 3 * 1024 * 1024, "This file is 3.0 MB; a logo can be at most 512 KB."),
     ],
 )
 async def test_logo_uploads_are_checked(client, world, db, content, message):

@@ -94,11 +94,12 @@ async def test_an_oversized_upload_gets_a_clear_page(client, world):
     response = await client.post(
         "/o/acme/settings/branding",
         data={"_csrf_token": token},
-        files={"logo": ("big.png", b"x" * (3 * 1024 * 1024), "image/png")},
-        headers={"x-csrftoken": token},
+        files={"logo": ("big.png", b"x" * (11 * 1024 * 1024), "image/png")},
+        headers={"x-csrftoken": token, "referer": "http://testserver.local/o/acme/settings"},
     )
     assert response.status_code == 413
     assert "That upload is too large" in response.text
+    assert 'href="/o/acme/settings"' in response.text, "a way back to the form"
 
 
 async def test_openapi_document_is_served(client):
@@ -147,3 +148,28 @@ async def test_a_failed_commit_is_never_reported_as_success(client, world, db, m
     assert "location" not in response.headers
     assert await count(db, Organization, Organization.slug == "acme") == 1
     assert await count(db, AuditEvent, AuditEvent.action == "org.slug_changed") == 0
+
+
+async def test_opening_a_form_submission_address_goes_to_the_form(client, world):
+    await sign_in(client, world.adam)
+    response = await client.get("/o/acme/settings/name", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/o/acme/settings"
+    response = await client.get("/account/profile", follow_redirects=False)
+    assert response.headers["location"] == "/account"
+
+
+async def test_too_many_attempts_offers_an_anonymous_visitor_to_sign_in(world_factory):
+    from tests.integration.conftest import post_form
+
+    async with world_factory(signin_limit_per_ip=1) as (client, _world):
+        await post_form(client, "/login", {"email": "a@x.example", "password": "wrong one"})
+        response = await post_form(client, "/login", {"email": "a@x.example", "password": "wrong one"})
+        assert response.status_code == 429
+        assert 'href="/login">Sign in</a>' in response.text
+        assert "Go to your organizations" not in response.text
+
+
+async def test_pages_are_not_kept_in_the_browser_cache(client, world):
+    await sign_in(client, world.mia)
+    page = await client.get("/o/acme/members")
+    assert page.headers["cache-control"] == "no-store"

@@ -176,3 +176,12 @@ def test_time_ago():
     assert time_ago(utcnow()) == "just now"
     assert time_ago(utcnow() - timedelta(minutes=5)) == "5 minutes ago"
     assert time_ago(utcnow() - timedelta(days=1, hours=2)) == "1 day ago"
+
+
+def test_suggestions_for_long_slugs_cut_between_words():
+    from tenantry.orgs.slugs import _shorten
+
+    long_slug = "the-international-association-of-extremely-long"
+    assert _shorten(long_slug, 45) == "the-international-association-of-extremely"
+    assert _shorten("a" * 48, 45) == "a" * 45
+    assert _shorten("acme", 45) == "acme"

@@ -37,6 +37,9 @@ def security_headers_hook(*, hsts: bool):
             # A route may set a stricter value of its own (no-referrer on token pages).
             if name not in headers:
                 headers[name] = value
+        if "cache-control" not in headers:
+            # Pages are personal: after sign-out, Back must not show them from the browser's cache.
+            headers["Cache-Control"] = "no-store"
         if hsts:
             headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
         headers["X-Request-ID"] = request_id(scope)

@@ -29,6 +29,6 @@ class Membership(UUIDv7AuditBase):
     org_id: Mapped[UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(16), default=MembershipStatus.ACTIVE.value)
-    # The member's name, lower-cased in Python (SQLite's lower() knows only ASCII), copied here
-    # so the list can be sorted and searched without touching every user row.
+    # The member's name folded to lower-case ASCII ("Ångström" -> "angstrom"), copied here so the
+    # list can be sorted and searched, accents or not, without touching every user row.
     sort_name: Mapped[str] = mapped_column(String(100), default="")

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from text_unidecode import unidecode
 
 from tenantry.access.models import MembershipRole, Role
 from tenantry.access.services import grant_role
@@ -21,7 +22,12 @@ from tenantry.orgs.models import Organization
 
 
 def sort_name_of(name: str) -> str:
-    return name.lower()[:100]
+    """How a name is sorted and searched: "Ångström" as "angstrom", "北京" as "bei jing"."""
+    return fold(name)[:100]
+
+
+def fold(text: str) -> str:
+    return unidecode(text).lower()
 
 
 async def follow_user_rename(db: AsyncSession, *, user_id: UUID, name: str) -> None:
@@ -72,7 +78,7 @@ class MemberRow:
 
 
 def _like_pattern(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    escaped = fold(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 

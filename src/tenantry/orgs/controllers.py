@@ -15,7 +15,7 @@ from tenantry.lib.forms import FormErrors, InvalidInput, form_values, parse_form
 from tenantry.members.services import count_active_members
 from tenantry.orgs import services
 from tenantry.orgs.context import OrgContext
-from tenantry.orgs.logos import MAX_LOGO_BYTES, Logo, inspect_logo
+from tenantry.orgs.logos import Logo, inspect_logo
 from tenantry.orgs.schemas import BrandingForm, ChangeSlugForm, CreateOrgForm, DeleteOrgForm, RenameOrgForm
 from tenantry.orgs.slugs import is_slug_available, slug_from_name, slug_problem, suggest_free_slug
 from tenantry.web.responses import see_other
@@ -28,7 +28,7 @@ async def _uploaded_logo(form, field: str = "logo") -> Logo | None:
     upload = form.get(field)
     if not isinstance(upload, UploadFile) or not upload.filename:
         return None
-    data = await upload.read(MAX_LOGO_BYTES + 1)
+    data = await upload.read()  # already received in full (request_max_body_size bounds it)
     if not data:
         return None
     return inspect_logo(data, field=field)

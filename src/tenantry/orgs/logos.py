@@ -28,7 +28,7 @@ def inspect_logo(data: bytes, *, field: str = "logo") -> Logo:
     """Check the bytes really are a small PNG, JPEG or WebP image; the file name and the browser's
     claimed type are ignored."""
     if len(data) > MAX_LOGO_BYTES:
-        raise InvalidInput.on(field, f"The logo is {len(data) // 1024} KB; the limit is 512 KB.")
+        raise InvalidInput.on(field, f"This file is {_size(len(data))}; a logo can be at most 512 KB.")
     if b"<svg" in data[:1024].lower():
         raise InvalidInput.on(field, "SVG logos aren't accepted. Upload a PNG, JPEG or WebP image.")
     try:
@@ -45,6 +45,12 @@ def inspect_logo(data: bytes, *, field: str = "logo") -> Logo:
     if width * height > MAX_LOGO_PIXELS:
         raise InvalidInput.on(field, "The image is too large; use at most 4096 × 4096 pixels.")
     return Logo(data=data, content_type=CONTENT_TYPES[image_format], sha256=hashlib.sha256(data).hexdigest())
+
+
+def _size(byte_count: int) -> str:
+    if byte_count >= 1024 * 1024:
+        return f"{byte_count / (1024 * 1024):.1f} MB"
+    return f"{byte_count // 1024:,} KB"
 
 
 def logo_url(org_id: UUID, sha256: str | None) -> str | None:

@@ -59,6 +59,16 @@ def slug_problem(slug: str) -> str | None:
     return None
 
 
+def _shorten(slug: str, limit: int) -> str:
+    """At most `limit` characters, cut between words when the slug has several."""
+    if len(slug) <= limit:
+        return slug
+    cut = slug[:limit]
+    if "-" in cut and slug[limit] != "-":
+        cut = cut.rsplit("-", 1)[0]
+    return cut.strip("-") or "org"
+
+
 async def _taken(db: AsyncSession, candidates: list[str], *, org_id: UUID | None) -> set[str]:
     in_use = select(Organization.slug.label("slug")).where(Organization.slug.in_(candidates))
     remembered = select(SlugRedirect.old_slug.label("slug")).where(SlugRedirect.old_slug.in_(candidates))
@@ -74,13 +84,13 @@ async def is_slug_available(db: AsyncSession, slug: str, *, org_id: UUID | None 
 
 async def suggest_free_slug(db: AsyncSession, wanted: str, *, org_id: UUID | None = None) -> str:
     """The wanted slug if free, else the first free one of wanted-2 ... wanted-9, else a random tail."""
-    base = wanted[: MAX_SLUG_LENGTH - 3].strip("-") or "org"
+    base = _shorten(wanted, MAX_SLUG_LENGTH - 3)
     candidates = [wanted] + [f"{base}-{n}" for n in range(2, 10)]
     taken = await _taken(db, candidates, org_id=org_id)
     for candidate in candidates:
         if candidate not in taken and slug_problem(candidate) is None:
             return candidate
     while True:
-        candidate = f"{wanted[: MAX_SLUG_LENGTH - 7].strip('-')}-{secrets.token_hex(3)}"
+        candidate = f"{_shorten(wanted, MAX_SLUG_LENGTH - 7)}-{secrets.token_hex(3)}"
         if await is_slug_available(db, candidate, org_id=org_id):
             return candidate

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
@@ -13,6 +13,7 @@ from litestar.status_codes import (
     HTTP_401_UNAUTHORIZED,
     HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
+    HTTP_405_METHOD_NOT_ALLOWED,
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_429_TOO_MANY_REQUESTS,
@@ -130,6 +131,14 @@ def invalid_input(request: Request, exc: InvalidInput) -> Response | Template:
     )
 
 
+def _same_site_referer(request: Request) -> str | None:
+    """The page the visitor came from, when it is one of ours: a way back to their form."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc and referer.netloc == request.url.netloc and referer.path.startswith("/"):
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return None
+
+
 def http_error(request: Request, exc: HTTPException) -> Response | Template:
     status = exc.status_code
     if status == HTTP_404_NOT_FOUND:
@@ -140,9 +149,14 @@ def http_error(request: Request, exc: HTTPException) -> Response | Template:
             "errors/error.html",
             status,
             title="That upload is too large",
-            detail="Files can be at most 512 KB. Choose a smaller file and try again.",
+            detail="A logo can be at most 512 KB. Choose a smaller file and try again.",
+            back_url=_same_site_referer(request),
         )
-    if status == 405:
+    if status == HTTP_405_METHOD_NOT_ALLOWED:
+        if request.method in ("GET", "HEAD"):
+            # The address of a form's submission, opened directly (after a refused submit, it is
+            # what the address bar shows): go to the page that holds the form.
+            return Redirect(request.url.path.rstrip("/").rsplit("/", 1)[0] or "/", status_code=HTTP_303_SEE_OTHER)
         return _page(
             request,
             "errors/error.html",

@@ -23,8 +23,8 @@ $(TEST_STAMP): $(APP_STAMP)
 
 run: $(APP_STAMP)
 	@mkdir -p var
-	TENANTRY_ENV=$${TENANTRY_ENV:-development} $(BIN)/tenantry migrate
-	TENANTRY_ENV=$${TENANTRY_ENV:-development} $(BIN)/tenantry run
+	@TENANTRY_ENV=$${TENANTRY_ENV:-development} $(BIN)/tenantry migrate
+	@TENANTRY_ENV=$${TENANTRY_ENV:-development} $(BIN)/tenantry run
 
 test: $(TEST_STAMP) chromium
 	$(BIN)/pytest $(PYTEST_ARGS)

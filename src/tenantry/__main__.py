@@ -52,8 +52,13 @@ def migrate() -> None:
     from tenantry.db.migrate import upgrade
 
     settings = _settings()
-    upgrade(settings)
-    click.echo("The database is up to date.")
+    before, after = upgrade(settings)
+    if before is None:
+        click.echo(f"Created the database schema (revision {after}).")
+    elif before != after:
+        click.echo(f"Upgraded the database schema from revision {before} to {after}.")
+    else:
+        click.echo(f"The database schema is already up to date (revision {after}).")
 
 
 @main.command("check-migrations")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 
 from tenantry.access.services import sync_role_templates
 from tenantry.config import Settings
@@ -22,9 +23,21 @@ def alembic_config(settings: Settings) -> Config:
     return config
 
 
-def upgrade(settings: Settings, revision: str = "head") -> None:
+def upgrade(settings: Settings, revision: str = "head") -> tuple[str | None, str | None]:
+    """Apply the migrations; returns the schema revision before and after."""
+    before = asyncio.run(current_revision(settings))
     command.upgrade(alembic_config(settings), revision)
     asyncio.run(_sync_templates(settings))
+    return before, asyncio.run(current_revision(settings))
+
+
+async def current_revision(settings: Settings) -> str | None:
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
+    finally:
+        await engine.dispose()
 
 
 async def _sync_templates(settings: Settings) -> None:

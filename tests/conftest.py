@@ -41,11 +41,11 @@ def base_settings(database_url: str, **overrides) -> Settings:
     return Settings(**values)
 
 
-async def _create_postgres_database(worker: str) -> str:
+async def _connect_admin() -> asyncpg.Connection:
+    """A plain connection to the database in TENANTRY_TEST_POSTGRES_URL; unreachable ends the run."""
     url = make_url(POSTGRES_URL)
-    name = f"tenantry_test_{worker}"
     try:
-        admin = await asyncpg.connect(
+        return await asyncpg.connect(
             host=url.host,
             port=url.port or 5432,
             user=url.username,
@@ -53,8 +53,14 @@ async def _create_postgres_database(worker: str) -> str:
             database=url.database or "postgres",
             timeout=10,
         )
-    except (OSError, asyncpg.PostgresError) as exc:
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         pytest.exit(f"TENANTRY_TEST_POSTGRES_URL is set but PostgreSQL is unreachable: {exc}", returncode=3)
+
+
+async def _create_postgres_database(worker: str) -> str:
+    url = make_url(POSTGRES_URL)
+    name = f"tenantry_test_{worker}"
+    admin = await _connect_admin()
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.execute(f'CREATE DATABASE "{name}"')
@@ -114,21 +120,9 @@ def pytest_sessionstart(session):
         return
 
     async def ping() -> None:
-        url = make_url(POSTGRES_URL)
-        connection = await asyncpg.connect(
-            host=url.host,
-            port=url.port or 5432,
-            user=url.username,
-            password=url.password,
-            database=url.database or "postgres",
-            timeout=10,
-        )
-        await connection.close()
+        await (await _connect_admin()).close()
 
-    try:
-        asyncio.run(ping())
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        pytest.exit(f"TENANTRY_TEST_POSTGRES_URL is set but PostgreSQL is unreachable: {exc}", returncode=3)
+    asyncio.run(ping())
 
 
 def pytest_collection_modifyitems(config, items):

@@ -17,7 +17,7 @@ from tenantry.accounts.schemas import ChangePasswordForm, ProfileForm, SignInFor
 from tenantry.accounts.sessions import SESSION_COOKIE, NewSession, list_sessions
 from tenantry.audit.services import Actor
 from tenantry.config import Settings
-from tenantry.lib.forms import InvalidInput, form_values, parse_form
+from tenantry.lib.forms import form_values, parse_form, submit_form
 from tenantry.lib.ratelimit import RateLimiter
 from tenantry.web.responses import see_other
 
@@ -75,28 +75,27 @@ class AuthController(Controller):
         settings: Settings,
         actor: Actor,
     ) -> Template | Redirect:
-        form = await request.form()
-        data, errors = parse_form(SignUpForm, form)
-        if data:
-            try:
-                signed_in = await services.sign_up(
-                    db_session,
-                    limiter=limiter,
-                    passwords=passwords,
-                    settings=settings,
-                    name=data.name,
-                    email=data.email,
-                    password=data.password,
-                    actor=actor,
-                )
-            except InvalidInput as exc:
-                errors = exc.errors
-            else:
-                flash(request, f"Welcome to Tenantry, {signed_in.user.name}!", category="success")
-                return see_other("/", cookies=[session_cookie(signed_in.session, settings)])
+        submitted = await submit_form(
+            request,
+            SignUpForm,
+            lambda data: services.sign_up(
+                db_session,
+                limiter=limiter,
+                passwords=passwords,
+                settings=settings,
+                name=data.name,
+                email=data.email,
+                password=data.password,
+                actor=actor,
+            ),
+        )
+        if submitted.ok:
+            signed_in = submitted.result
+            flash(request, f"Welcome to Tenantry, {signed_in.user.name}!", category="success")
+            return see_other("/", cookies=[session_cookie(signed_in.session, settings)])
         return Template(
             "accounts/signup.html",
-            context={"values": form_values(form, "name", "email"), "errors": errors, "hint": PASSWORD_HINT},
+            context={"values": submitted.values("name", "email"), "errors": submitted.errors, "hint": PASSWORD_HINT},
             status_code=422,
         )
 
@@ -182,15 +181,17 @@ class AccountController(Controller):
     async def update_profile(
         self, request: Request, db_session: AsyncSession, user: User, actor: Actor
     ) -> Template | Redirect:
-        form = await request.form()
-        data, errors = parse_form(ProfileForm, form)
-        if data:
-            await services.update_profile(db_session, user_id=user.id, name=data.name, actor=actor)
+        submitted = await submit_form(
+            request,
+            ProfileForm,
+            lambda data: services.update_profile(db_session, user_id=user.id, name=data.name, actor=actor),
+        )
+        if submitted.ok:
             flash(request, "Your name has been saved.", category="success")
             return see_other("/account")
         return Template(
             "accounts/profile.html",
-            context=_profile_context(user, profile_values=form_values(form, "name"), profile_errors=errors),
+            context=_profile_context(user, profile_values=submitted.values("name"), profile_errors=submitted.errors),
             status_code=422,
         )
 
@@ -204,30 +205,26 @@ class AccountController(Controller):
         settings: Settings,
         actor: Actor,
     ) -> Template | Redirect:
-        form = await request.form()
-        data, errors = parse_form(ChangePasswordForm, form)
-        if data:
-            try:
-                new_session = await services.change_password(
-                    db_session,
-                    passwords=passwords,
-                    settings=settings,
-                    user_id=user.id,
-                    current_password=data.current_password,
-                    new_password=data.new_password,
-                    actor=actor,
-                )
-            except InvalidInput as exc:
-                errors = exc.errors
-            else:
-                flash(
-                    request,
-                    "Your password has been changed. Your other sessions have been signed out.",
-                    category="success",
-                )
-                return see_other("/account", cookies=[session_cookie(new_session, settings)])
+        submitted = await submit_form(
+            request,
+            ChangePasswordForm,
+            lambda data: services.change_password(
+                db_session,
+                passwords=passwords,
+                settings=settings,
+                user_id=user.id,
+                current_password=data.current_password,
+                new_password=data.new_password,
+                actor=actor,
+            ),
+        )
+        if submitted.ok:
+            flash(
+                request, "Your password has been changed. Your other sessions have been signed out.", category="success"
+            )
+            return see_other("/account", cookies=[session_cookie(submitted.result, settings)])
         return Template(
-            "accounts/profile.html", context=_profile_context(user, password_errors=errors), status_code=422
+            "accounts/profile.html", context=_profile_context(user, password_errors=submitted.errors), status_code=422
         )
 
     @get("/sessions", name="sessions")

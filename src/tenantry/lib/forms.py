@@ -8,13 +8,16 @@ message next to the field, and nothing changes.
 from __future__ import annotations
 
 import typing
-from collections.abc import Mapping
-from typing import Annotated, Any, TypeVar
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Generic, TypeVar
 
+from litestar import Request
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator
 
 FormErrors = dict[str, str]
 M = TypeVar("M", bound="FormModel")
+T = TypeVar("T")
 
 # A password is taken exactly as typed: no trimming.
 RawString = Annotated[str, StringConstraints(strip_whitespace=False)]
@@ -99,3 +102,31 @@ def clean_query_text(value: str, max_length: int = 100) -> str:
 def form_values(form: Mapping[str, Any], *names: str) -> dict[str, str]:
     """What the user typed, to put back into a form shown again with errors."""
     return {name: value for name in names if isinstance(value := form.get(name, ""), str)}
+
+
+@dataclass
+class Submission(Generic[T]):
+    """A posted form after parsing and, if its shape was right, the service verb."""
+
+    form: Mapping[str, Any]
+    ok: bool
+    result: T | None = None
+    errors: FormErrors = field(default_factory=dict)
+
+    def values(self, *names: str) -> dict[str, str]:
+        return form_values(self.form, *names)
+
+
+async def submit_form(request: Request, model: type[M], action: Callable[[M], Awaitable[T]]) -> Submission[T]:
+    """Parse the posted form and, when its shape is right, run `action` (a service verb) with it.
+
+    The verb's InvalidInput ends up exactly like a badly shaped field: a message next to it.
+    """
+    form = await request.form()
+    data, errors = parse_form(model, form)
+    if data is not None:
+        try:
+            return Submission(form=form, ok=True, result=await action(data))
+        except InvalidInput as exc:
+            errors = exc.errors
+    return Submission(form=form, ok=False, errors=errors)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.access.permissions import Permission
 from tenantry.accounts.models import User
 from tenantry.audit.services import Actor
-from tenantry.lib.forms import FormErrors, InvalidInput, form_values, parse_form
+from tenantry.lib.forms import FormErrors, InvalidInput, form_values, parse_form, submit_form
 from tenantry.members.services import count_active_members
 from tenantry.orgs import services
 from tenantry.orgs.context import OrgContext
@@ -141,11 +141,13 @@ class OrgController(Controller):
     async def rename(
         self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor
     ) -> Template | Redirect:
-        form = await request.form()
-        data, errors = parse_form(RenameOrgForm, form)
-        if not data:
-            return _settings_page(org_context, values=form_values(form, "name"), errors=errors, section="name")
-        await services.rename_organization(db_session, org=org_context.org, name=data.name, actor=actor)
+        submitted = await submit_form(
+            request,
+            RenameOrgForm,
+            lambda data: services.rename_organization(db_session, org=org_context.org, name=data.name, actor=actor),
+        )
+        if not submitted.ok:
+            return _settings_page(org_context, values=submitted.values("name"), errors=submitted.errors, section="name")
         flash(request, "The organization's name has been saved.", category="success")
         return see_other(f"/o/{org_context.org.slug}/settings")
 
@@ -153,23 +155,20 @@ class OrgController(Controller):
     async def change_slug(
         self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor
     ) -> Template | Redirect:
-        form = await request.form()
-        data, errors = parse_form(ChangeSlugForm, form)
-        if data:
-            old_slug = org_context.org.slug
-            try:
-                await services.change_slug(db_session, org=org_context.org, slug=data.slug, actor=actor)
-            except InvalidInput as exc:
-                errors = exc.errors
-            else:
-                if data.slug != old_slug:
-                    flash(
-                        request,
-                        f"The address is now /o/{data.slug}. Links to /o/{old_slug} keep working.",
-                        category="success",
-                    )
-                return see_other(f"/o/{data.slug}/settings")
-        return _settings_page(org_context, values=form_values(form, "slug"), errors=errors, section="slug")
+        old_slug = org_context.org.slug
+        submitted = await submit_form(
+            request,
+            ChangeSlugForm,
+            lambda data: services.change_slug(db_session, org=org_context.org, slug=data.slug, actor=actor),
+        )
+        if not submitted.ok:
+            return _settings_page(org_context, values=submitted.values("slug"), errors=submitted.errors, section="slug")
+        new_slug = org_context.org.slug
+        if new_slug != old_slug:
+            flash(
+                request, f"The address is now /o/{new_slug}. Links to /o/{old_slug} keep working.", category="success"
+            )
+        return see_other(f"/o/{new_slug}/settings")
 
     @post("/settings/branding", opt={"permission": Permission.ORG_MANAGE})
     async def update_branding(
@@ -205,18 +204,18 @@ class OrgController(Controller):
     async def delete(
         self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor
     ) -> Template | Redirect:
-        form = await request.form()
-        data, errors = parse_form(DeleteOrgForm, form)
-        if data:
-            name = org_context.org.name
-            try:
-                await services.delete_organization(
-                    db_session, org=org_context.org, confirmation=data.confirm, actor=actor
-                )
-            except InvalidInput as exc:
-                errors = exc.errors
-            else:
-                flash(request, f"{name} has been deleted.", category="success")
-                return see_other("/")
+        name = org_context.org.name
+        submitted = await submit_form(
+            request,
+            DeleteOrgForm,
+            lambda data: services.delete_organization(
+                db_session, org=org_context.org, confirmation=data.confirm, actor=actor
+            ),
+        )
+        if submitted.ok:
+            flash(request, f"{name} has been deleted.", category="success")
+            return see_other("/")
         members = await count_active_members(db_session, org_id=org_context.org.id)
-        return Template("orgs/delete.html", context={"errors": errors, "member_count": members}, status_code=422)
+        return Template(
+            "orgs/delete.html", context={"errors": submitted.errors, "member_count": members}, status_code=422
+        )

@@ -33,6 +33,22 @@
     if (!confirmBeforeSubmit(form, event.submitter)) event.preventDefault();
   });
 
+  // A double click must not send a form twice (two organizations instead of one).
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || event.defaultPrevented || form.hasAttribute("hx-post")) return;
+    if (form.dataset.submitting === "yes") { event.preventDefault(); return; }
+    form.dataset.submitting = "yes";
+    form.setAttribute("aria-busy", "true");
+  });
+  // Coming back with the Back button, the form works again.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-submitting]").forEach(function (form) {
+      delete form.dataset.submitting;
+      form.removeAttribute("aria-busy");
+    });
+  });
+
   // Menus: arrow keys move between items; leaving with Tab or a click elsewhere closes them.
   function menuItems(menu) {
     return Array.from(menu.querySelectorAll(".menu__panel a.menu__item, .menu__panel button.menu__item"));

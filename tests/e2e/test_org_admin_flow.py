@@ -145,3 +145,12 @@ def test_a_member_sees_403_in_the_org_layout(page: Page, new_context, server):
     expect(member.get_by_role("heading", name="You don't have access to this page")).to_be_visible()
     expect(member.get_by_role("link", name="Back to Wayne Works")).to_be_visible()
     look(member, "18-forbidden")
+
+
+def test_a_double_click_creates_one_organization(page: Page, server):
+    sign_up(page, "Dora Double", unique_email("dora"))
+    page.get_by_label("Organization name").fill("Twice Inc")
+    page.get_by_role("button", name="Create organization").dblclick()
+    expect(page).to_have_url(re.compile(r"/o/twice-inc$"))
+    page.goto("/orgs")
+    expect(page.locator(".org-card")).to_have_count(1)

@@ -23,8 +23,9 @@ $(TEST_STAMP): $(APP_STAMP)
 
 run: $(APP_STAMP)
 	@mkdir -p var
-	@TENANTRY_ENV=$${TENANTRY_ENV:-development} $(BIN)/tenantry migrate
-	@TENANTRY_ENV=$${TENANTRY_ENV:-development} $(BIN)/tenantry run
+	@export TENANTRY_ENV=$${TENANTRY_ENV:-development} \
+		TENANTRY_PERMISSIONS_FILE=$${TENANTRY_PERMISSIONS_FILE-examples/permissions.toml}; \
+		$(BIN)/tenantry migrate && $(BIN)/tenantry run
 
 test: $(TEST_STAMP) chromium
 	$(BIN)/pytest $(PYTEST_ARGS)

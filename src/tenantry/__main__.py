@@ -12,9 +12,12 @@ from tenantry.config import ConfigError, Settings, get_settings
 
 
 def _settings() -> Settings:
+    from tenantry.access.catalog import load_catalog
+
     settings = get_settings()
     try:
         settings.check()
+        load_catalog(settings.permissions_file)  # a mistake in the file is said here, not in a traceback
     except ConfigError as exc:
         click.secho(f"Cannot start: {exc}", fg="red", err=True)
         sys.exit(2)

@@ -18,6 +18,7 @@ from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.static_files import create_static_files_router
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from tenantry.access.catalog import load_catalog
 from tenantry.access.services import sync_role_templates
 from tenantry.accounts.controllers import AccountController, AuthController
 from tenantry.accounts.middleware import SessionAuthMiddleware
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         alchemy=alchemy,
         passwords=Passwords(settings),
         limiter=RateLimiter(sessionmaker),
+        catalog=load_catalog(settings.permissions_file),
     )
     template_config = create_template_config()
 
@@ -101,7 +103,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def sync_templates() -> None:
         try:
             async with sessionmaker() as db:
-                await sync_role_templates(db)
+                await sync_role_templates(db, runtime.catalog)
                 await db.commit()
         except (OperationalError, ProgrammingError) as exc:
             msg = "The database has no tables yet (or is out of date). Run `tenantry migrate` first."

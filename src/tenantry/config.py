@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
     mail_from: str = "Tenantry <no-reply@localhost>"
 
+    # --- access ------------------------------------------------------------------------------------
+    # TOML declaring the product's permissions and role templates (see examples/permissions.toml).
+    permissions_file: str = ""
+
     # --- accounts and sessions -------------------------------------------------------------------
     session_idle_minutes: int = Field(default=120, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)

@@ -8,6 +8,7 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar import Litestar
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from tenantry.access.catalog import Catalog
 from tenantry.accounts.passwords import Passwords
 from tenantry.config import Settings
 from tenantry.lib.ratelimit import RateLimiter
@@ -21,6 +22,7 @@ class Runtime:
     alchemy: SQLAlchemyAsyncConfig
     passwords: Passwords
     limiter: RateLimiter
+    catalog: Catalog
 
 
 def runtime_of(app: Litestar) -> Runtime:

@@ -67,6 +67,7 @@ def _server_env(database_url: str, port: int) -> dict[str, str]:
         TENANTRY_ARGON2_TIME_COST="2",
         TENANTRY_ARGON2_PARALLELISM="1",
         TENANTRY_LOG_LEVEL="WARNING",
+        TENANTRY_PERMISSIONS_FILE=str(Path(__file__).resolve().parents[2] / "examples" / "permissions.toml"),
     )
     return env
 

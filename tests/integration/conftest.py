@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from html import unescape
+from pathlib import Path
 
 import pytest
 from litestar import Litestar
@@ -19,6 +20,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tenantry.access.catalog import load_catalog
 from tenantry.access.permissions import BuiltinRole
 from tenantry.access.services import sync_role_templates, template_role
 from tenantry.accounts import sessions
@@ -36,6 +38,8 @@ from tenantry.runtime import runtime_of
 from tests.conftest import base_settings
 
 PASSWORD = "correct horse battery staple"
+EXAMPLE_PERMISSIONS = Path(__file__).resolve().parents[2] / "examples" / "permissions.toml"
+CATALOG = load_catalog(EXAMPLE_PERMISSIONS)
 
 
 @functools.cache
@@ -115,7 +119,7 @@ def world_factory(database_urls, backend, engine):
 async def build_world(sessionmaker: async_sessionmaker) -> World:
     system = Actor.system("tests")
     async with sessionmaker() as db:
-        await sync_role_templates(db)
+        await sync_role_templates(db, CATALOG)
         olivia = await make_user(db, "Olivia Owner", "olivia@acme.example")
         adam = await make_user(db, "Adam Admin", "adam@acme.example")
         mia = await make_user(db, "Mia Member", "mia@acme.example")

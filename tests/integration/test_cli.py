@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 
@@ -51,10 +52,10 @@ def test_development_mode_starts_without_a_secret_key(tmp_path):
     env.update(TENANTRY_ENV="development", TENANTRY_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/x.db")
     result = subprocess.run([*TENANTRY, "migrate"], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "Created the database schema (revision 0001)." in result.stdout
+    assert re.search(r"Created the database schema \(revision \d{4}\)\.", result.stdout), result.stdout
     assert (tmp_path / "x.db").exists()
     again = subprocess.run([*TENANTRY, "migrate"], env=env, capture_output=True, text=True, timeout=120)
-    assert "already up to date (revision 0001)" in again.stdout
+    assert "already up to date (revision" in again.stdout
 
 
 def test_create_staff(cli_env, engine, settings):

@@ -47,25 +47,10 @@ class RoleTemplate:
     permissions: frozenset[str]
 
 
-def builtin_role_templates() -> list[RoleTemplate]:
-    everything = frozenset(Permission)
-    return [
-        RoleTemplate(
-            key=BuiltinRole.OWNER,
-            name="Owner",
-            description="Full control, including deleting the organization.",
-            permissions=everything,
-        ),
-        RoleTemplate(
-            key=BuiltinRole.ADMIN,
-            name="Admin",
-            description="Manages members, groups, roles and settings.",
-            permissions=everything - {Permission.ORG_DELETE},
-        ),
-        RoleTemplate(
-            key=BuiltinRole.MEMBER,
-            name="Member",
-            description="Belongs to the organization and sees who else does.",
-            permissions=frozenset({Permission.MEMBERS_READ}),
-        ),
-    ]
+BUILTIN_ROLE_TEXT: dict[BuiltinRole, tuple[str, str]] = {
+    BuiltinRole.OWNER: ("Owner", "Full control, including deleting the organization."),
+    BuiltinRole.ADMIN: ("Admin", "Manages members, groups, roles and settings."),
+    BuiltinRole.MEMBER: ("Member", "Belongs to the organization and sees who else does."),
+}
+# Owner holds the whole catalog and admin all of it but deleting the org (access/catalog.py).
+MEMBER_PERMISSIONS = frozenset({Permission.MEMBERS_READ.value})

@@ -1,18 +1,31 @@
-"""Who may do what: the resolver of effective permissions and the role templates."""
+"""Who may do what: the resolver of effective permissions, roles and their rules."""
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import String, and_, delete, func, literal, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantry.access.catalog import Catalog
 from tenantry.access.models import MembershipRole, Role, RolePermission
-from tenantry.access.permissions import BuiltinRole, Permission, builtin_role_templates
+from tenantry.access.permissions import BuiltinRole
+from tenantry.audit.services import Actor, Target, record_event
+from tenantry.groups.models import Group, GroupMember, GroupRole
+from tenantry.lib.errors import NotFound, NotPermitted
+from tenantry.lib.forms import InvalidInput
 from tenantry.members.models import Membership, MembershipStatus
+from tenantry.orgs.models import Organization
+
+logger = logging.getLogger("tenantry")
+
+
+# --- the resolver ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -20,23 +33,31 @@ class HeldRole:
     id: UUID
     key: str
     name: str
+    group_name: str | None = None  # None: held directly
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} (via {self.group_name})" if self.group_name else self.name
 
 
 @dataclass(frozen=True)
 class PermissionSource:
-    """Why someone holds a permission, e.g. via role Admin."""
+    """Why someone holds a permission: via role Admin, via group Engineering → role Developer."""
 
     role_name: str
+    group_name: str | None = None
 
     def __str__(self) -> str:
+        if self.group_name:
+            return f"via group {self.group_name} → role {self.role_name}"
         return f"via role {self.role_name}"
 
 
 @dataclass
 class EffectivePermissions:
-    """What a user may do in one org, each permission with the roles it comes from."""
+    """What a user may do in one org, each permission with where it comes from."""
 
-    roles: list[HeldRole] = field(default_factory=list)
+    roles: list[HeldRole] = field(default_factory=list)  # direct roles, then roles through groups
     sources: dict[str, list[PermissionSource]] = field(default_factory=dict)
 
     def has(self, permission: str) -> bool:
@@ -47,41 +68,91 @@ class EffectivePermissions:
         return frozenset(self.sources)
 
     @property
+    def direct_roles(self) -> list[HeldRole]:
+        return [role for role in self.roles if role.group_name is None]
+
+    @property
     def is_owner(self) -> bool:
-        return any(role.key == BuiltinRole.OWNER for role in self.roles)
+        return any(role.key == BuiltinRole.OWNER for role in self.direct_roles)
 
     @property
     def role_names(self) -> list[str]:
-        return [role.name for role in self.roles]
+        return [role.name for role in self.direct_roles]
 
 
-async def effective_permissions(db: AsyncSession, *, user_id: UUID, org_id: UUID) -> EffectivePermissions:
-    """The only answer to "what may this user do in this org". One SQL statement.
-
-    Only an active membership counts: a deactivated or pending member holds nothing.
-    """
-    rows = await db.execute(
-        select(Role.id, Role.key, Role.name, RolePermission.permission)
+def _held_roles_statement(org_id: UUID, where: Iterable) -> union_all:
+    """Every (role, permission, group) an active membership holds, directly or through its groups."""
+    this_org_roles = or_(Role.org_id.is_(None), Role.org_id == org_id)
+    direct = (
+        select(
+            Membership.id.label("membership_id"),
+            Role.id,
+            Role.key,
+            Role.name,
+            RolePermission.permission,
+            literal(None, String).label("group_name"),
+        )
         .select_from(Membership)
         .join(MembershipRole, MembershipRole.membership_id == Membership.id)
         .join(Role, Role.id == MembershipRole.role_id)
         .outerjoin(RolePermission, RolePermission.role_id == Role.id)
-        .where(
-            Membership.org_id == org_id,
-            Membership.user_id == user_id,
-            Membership.status == MembershipStatus.ACTIVE,
-            # Only this org's roles and the templates, whatever a row elsewhere might say.
-            or_(Role.org_id.is_(None), Role.org_id == org_id),
-        )
+        .where(Membership.org_id == org_id, Membership.status == MembershipStatus.ACTIVE, this_org_roles, *where)
     )
-    roles: dict[UUID, HeldRole] = {}
+    via_groups = (
+        select(
+            Membership.id.label("membership_id"),
+            Role.id,
+            Role.key,
+            Role.name,
+            RolePermission.permission,
+            Group.name.label("group_name"),
+        )
+        .select_from(Membership)
+        .join(GroupMember, GroupMember.membership_id == Membership.id)
+        .join(Group, and_(Group.id == GroupMember.group_id, Group.org_id == org_id))
+        .join(GroupRole, GroupRole.group_id == Group.id)
+        .join(Role, Role.id == GroupRole.role_id)
+        .outerjoin(RolePermission, RolePermission.role_id == Role.id)
+        .where(Membership.org_id == org_id, Membership.status == MembershipStatus.ACTIVE, this_org_roles, *where)
+    )
+    return union_all(direct, via_groups)
+
+
+def _collect(rows: Iterable) -> EffectivePermissions:
+    roles: dict[tuple[UUID, str | None], HeldRole] = {}
     sources: dict[str, list[PermissionSource]] = defaultdict(list)
-    for role_id, key, name, permission in rows:
-        roles.setdefault(role_id, HeldRole(id=role_id, key=key, name=name))
+    for _membership_id, role_id, key, name, permission, group_name in rows:
+        roles.setdefault((role_id, group_name), HeldRole(role_id, key, name, group_name))
         if permission is not None:
-            sources[permission].append(PermissionSource(role_name=name))
-    ordered = sorted(roles.values(), key=lambda role: role_sort_key(role.key, role.name))
+            source = PermissionSource(role_name=name, group_name=group_name)
+            if source not in sources[permission]:
+                sources[permission].append(source)
+    ordered = sorted(
+        roles.values(), key=lambda r: (r.group_name is not None, r.group_name or "", *role_sort_key(r.key, r.name))
+    )
+    for found in sources.values():
+        found.sort(key=lambda s: (s.group_name is not None, s.group_name or "", s.role_name))
     return EffectivePermissions(roles=ordered, sources=dict(sources))
+
+
+async def effective_permissions(db: AsyncSession, *, user_id: UUID, org_id: UUID) -> EffectivePermissions:
+    """The only answer to "what may this user do in this org": roles held directly and through
+    groups, for an active membership only. One SQL statement, whatever the org's size."""
+    rows = await db.execute(_held_roles_statement(org_id, [Membership.user_id == user_id]))
+    return _collect(rows)
+
+
+async def effective_permissions_of_members(
+    db: AsyncSession, *, org_id: UUID, membership_ids: list[UUID]
+) -> dict[UUID, EffectivePermissions]:
+    """The same answer for a page of members at once (one statement)."""
+    if not membership_ids:
+        return {}
+    rows = list(await db.execute(_held_roles_statement(org_id, [Membership.id.in_(membership_ids)])))
+    by_member: dict[UUID, list] = defaultdict(list)
+    for row in rows:
+        by_member[row[0]].append(row)
+    return {membership_id: _collect(by_member.get(membership_id, [])) for membership_id in membership_ids}
 
 
 _BUILTIN_ORDER = {BuiltinRole.OWNER.value: 0, BuiltinRole.ADMIN.value: 1, BuiltinRole.MEMBER.value: 2}
@@ -92,24 +163,12 @@ def role_sort_key(key: str, name: str) -> tuple[int, str]:
     return _BUILTIN_ORDER.get(key, 3), name.lower()
 
 
-async def template_role(db: AsyncSession, key: BuiltinRole) -> Role:
-    role = await db.scalar(select(Role).where(Role.org_id.is_(None), Role.key == key))
-    if role is None:  # pragma: no cover - sync_role_templates runs at start-up
-        msg = f"Role template {key!r} is missing; run `tenantry migrate`."
-        raise LookupError(msg)
-    return role
+# --- role templates ----------------------------------------------------------------------------
 
 
-async def grant_role(db: AsyncSession, *, membership: Membership, role: Role) -> None:
-    if role.org_id not in (None, membership.org_id):
-        msg = "a role of another organization can't be given here"
-        raise ValueError(msg)
-    db.add(MembershipRole(membership_id=membership.id, role_id=role.id))
-
-
-async def sync_role_templates(db: AsyncSession) -> None:
-    """Make the template roles in the database match the code. Safe to run on every start."""
-    for template in builtin_role_templates():
+async def sync_role_templates(db: AsyncSession, catalog: Catalog) -> None:
+    """Make the template roles in the database match the catalog. Safe to run on every start."""
+    for template in catalog.role_templates:
         role = await db.scalar(select(Role).where(Role.org_id.is_(None), Role.key == template.key))
         if role is None:
             role = Role(org_id=None, key=template.key, name=template.name, is_builtin=True)
@@ -123,27 +182,386 @@ async def sync_role_templates(db: AsyncSession) -> None:
         role.name = template.name
         role.description = template.description
         role.is_builtin = True
-        held = set(await db.scalars(select(RolePermission.permission).where(RolePermission.role_id == role.id)))
-        wanted = set(template.permissions)
-        if held - wanted:
-            await db.execute(
-                delete(RolePermission).where(
-                    RolePermission.role_id == role.id, RolePermission.permission.in_(held - wanted)
-                )
-            )
-        for permission in sorted(wanted - held):
-            db.add(RolePermission(role_id=role.id, permission=permission))
+        await _set_role_permissions(db, role, set(template.permissions))
+    declared = {template.key for template in catalog.role_templates}
+    stale = set(await db.scalars(select(Role.key).where(Role.org_id.is_(None), Role.key.not_in(declared))))
+    if stale:
+        # Not deleted: people hold them. Removing a template is a decision for an operator.
+        logger.warning("Role templates no longer declared but still in the database: %s", ", ".join(sorted(stale)))
     await db.flush()
+
+
+async def _set_role_permissions(db: AsyncSession, role: Role, wanted: set[str]) -> tuple[set[str], set[str]]:
+    """Returns (added, removed)."""
+    held = set(await db.scalars(select(RolePermission.permission).where(RolePermission.role_id == role.id)))
+    if held - wanted:
+        await db.execute(
+            delete(RolePermission).where(
+                RolePermission.role_id == role.id, RolePermission.permission.in_(held - wanted)
+            )
+        )
+    for permission in sorted(wanted - held):
+        db.add(RolePermission(role_id=role.id, permission=permission))
+    return wanted - held, held - wanted
+
+
+async def template_role(db: AsyncSession, key: BuiltinRole | str) -> Role:
+    role = await db.scalar(select(Role).where(Role.org_id.is_(None), Role.key == key))
+    if role is None:  # pragma: no cover - sync_role_templates runs at start-up
+        msg = f"Role template {key!r} is missing; run `tenantry migrate`."
+        raise LookupError(msg)
+    return role
+
+
+# --- roles of an org ---------------------------------------------------------------------------
+
+
+@dataclass
+class RoleInfo:
+    role: Role
+    permissions: set[str]
+    member_count: int = 0
+    group_count: int = 0
+
+    @property
+    def is_template(self) -> bool:
+        return self.role.org_id is None
+
+    @property
+    def is_owner(self) -> bool:
+        return self.is_template and self.role.key == BuiltinRole.OWNER
+
+
+async def roles_of_org(db: AsyncSession, *, org_id: UUID, with_counts: bool = False) -> list[RoleInfo]:
+    """The templates and the org's own roles, ordered, with their permissions (and, on request,
+    how many active members and groups hold each). Two or three statements."""
+    roles = list(await db.scalars(select(Role).where(or_(Role.org_id.is_(None), Role.org_id == org_id))))
+    permissions: dict[UUID, set[str]] = defaultdict(set)
+    for role_id, permission in await db.execute(
+        select(RolePermission.role_id, RolePermission.permission).where(
+            RolePermission.role_id.in_([role.id for role in roles])
+        )
+    ):
+        permissions[role_id].add(permission)
+    infos = {role.id: RoleInfo(role=role, permissions=permissions[role.id]) for role in roles}
+    if with_counts:
+        members = (
+            select(MembershipRole.role_id, func.count())
+            .join(Membership, Membership.id == MembershipRole.membership_id)
+            .where(Membership.org_id == org_id, Membership.status == MembershipStatus.ACTIVE)
+            .group_by(MembershipRole.role_id)
+        )
+        for role_id, count in await db.execute(members):
+            if role_id in infos:
+                infos[role_id].member_count = count
+        groups = (
+            select(GroupRole.role_id, func.count())
+            .join(Group, Group.id == GroupRole.group_id)
+            .where(Group.org_id == org_id)
+            .group_by(GroupRole.role_id)
+        )
+        for role_id, count in await db.execute(groups):
+            if role_id in infos:
+                infos[role_id].group_count = count
+    return sorted(infos.values(), key=lambda info: role_sort_key(info.role.key, info.role.name))
+
+
+async def find_role(db: AsyncSession, *, org_id: UUID, role_id: UUID) -> Role:
+    """A role this org may use: a template or its own. Any other id is NotFound."""
+    role = await db.scalar(select(Role).where(Role.id == role_id, or_(Role.org_id.is_(None), Role.org_id == org_id)))
+    if role is None:
+        raise NotFound
+    return role
+
+
+async def default_role(db: AsyncSession, *, org: Organization) -> Role:
+    if org.default_role_id is not None:
+        role = await db.scalar(select(Role).where(Role.id == org.default_role_id))
+        if role is not None and role.org_id in (None, org.id):
+            return role
+    return await template_role(db, BuiltinRole.MEMBER)
+
+
+# --- the rules of granting ---------------------------------------------------------------------
+
+
+def check_may_grant(actor_access: EffectivePermissions, roles: Iterable[RoleInfo], *, field: str = "roles") -> None:
+    """Nobody grants what they don't hold. Owners may give anything; nobody else may give the
+    owner role, nor a role with a permission they lack themselves."""
+    if actor_access.is_owner:
+        return
+    for info in roles:
+        if info.is_owner:
+            raise NotPermitted.on(field, "Only owners can make someone an owner.")
+        missing = sorted(info.permissions - actor_access.permissions)
+        if missing:
+            raise NotPermitted.on(
+                field,
+                f"You can't give “{info.role.name}”: it includes permissions you don't have "
+                f"({', '.join(missing)}). Ask an owner.",
+            )
+
+
+def role_target(role: Role) -> Target:
+    return Target(type="role", id=str(role.id), label=role.key)
+
+
+async def _owner_count(db: AsyncSession, *, org_id: UUID) -> int:
+    owner = await template_role(db, BuiltinRole.OWNER)
+    statement = (
+        select(func.count())
+        .select_from(MembershipRole)
+        .join(Membership, Membership.id == MembershipRole.membership_id)
+        .where(
+            MembershipRole.role_id == owner.id,
+            Membership.org_id == org_id,
+            Membership.status == MembershipStatus.ACTIVE,
+        )
+    )
+    return int(await db.scalar(statement) or 0)
+
+
+async def set_member_roles(
+    db: AsyncSession,
+    *,
+    org: Organization,
+    membership: Membership,
+    role_ids: set[UUID],
+    actor_access: EffectivePermissions,
+    actor: Actor,
+    target_label: str,
+) -> bool:
+    """Make a member's direct roles exactly `role_ids`. Returns whether anything changed.
+
+    Only owners give or take the owner role; nobody gives a role with permissions they lack;
+    the last owner keeps the owner role.
+    """
+    available = {info.role.id: info for info in await roles_of_org(db, org_id=org.id)}
+    if role_ids - set(available):
+        raise NotFound
+    held = set(await db.scalars(select(MembershipRole.role_id).where(MembershipRole.membership_id == membership.id)))
+    held &= set(available)  # a role of another org, however it got there, is not ours to keep
+    added, removed = role_ids - held, held - role_ids
+    if not added and not removed:
+        return False
+    check_may_grant(actor_access, [available[role_id] for role_id in added])
+    removes_owner = any(available[role_id].is_owner for role_id in removed)
+    if removes_owner:
+        if not actor_access.is_owner:
+            raise NotPermitted.on("roles", "Only owners can take the owner role away.")
+        if membership.status == MembershipStatus.ACTIVE and await _owner_count(db, org_id=org.id) <= 1:
+            raise InvalidInput.on("roles", f"{target_label} is the last owner. Make someone else an owner first.")
+    if removed:
+        await db.execute(
+            delete(MembershipRole).where(
+                MembershipRole.membership_id == membership.id, MembershipRole.role_id.in_(removed)
+            )
+        )
+    for role_id in added:
+        db.add(MembershipRole(membership_id=membership.id, role_id=role_id))
+    record_event(
+        db,
+        actor=actor,
+        action="membership.roles_changed",
+        org_id=org.id,
+        target=Target(type="membership", id=str(membership.id), label=target_label),
+        before={"roles": sorted(available[r].role.key for r in held)},
+        after={"roles": sorted(available[r].role.key for r in role_ids)},
+    )
+    await db.flush()
+    return True
+
+
+async def create_role(
+    db: AsyncSession,
+    *,
+    org: Organization,
+    catalog: Catalog,
+    name: str,
+    key: str,
+    description: str,
+    permissions: set[str],
+    actor_access: EffectivePermissions,
+    actor: Actor,
+) -> Role:
+    """An org's own role. Its key is unique in the org (templates included) and never changes."""
+    _check_permissions(catalog, permissions, actor_access)
+    taken = await db.scalar(select(Role.id).where(Role.key == key, or_(Role.org_id.is_(None), Role.org_id == org.id)))
+    if taken is not None:
+        raise InvalidInput.on("key", f"“{key}” is already the key of a role here. Choose another.")
+    role = Role(org_id=org.id, key=key, name=name, description=description, is_builtin=False)
+    try:
+        async with db.begin_nested():
+            db.add(role)
+            await db.flush()
+    except IntegrityError:  # the same key, created in another tab at the same moment
+        raise InvalidInput.on("key", f"“{key}” is already the key of a role here. Choose another.") from None
+    await _set_role_permissions(db, role, permissions)
+    record_event(
+        db,
+        actor=actor,
+        action="role.created",
+        org_id=org.id,
+        target=role_target(role),
+        after={"name": name, "key": key, "description": description, "permissions": sorted(permissions)},
+    )
+    await db.flush()
+    return role
+
+
+def _check_permissions(catalog: Catalog, permissions: set[str], actor_access: EffectivePermissions) -> None:
+    unknown = catalog.unknown(permissions)
+    if unknown:
+        raise InvalidInput.on("permissions", f"Not permissions of this deployment: {', '.join(sorted(unknown))}.")
+    missing = sorted(permissions - actor_access.permissions)
+    if missing and not actor_access.is_owner:
+        # A role is a way of granting: its holders get what it says.
+        raise NotPermitted.on(
+            "permissions", f"Only owners can put permissions they don't hold into a role: {', '.join(missing)}."
+        )
+
+
+async def find_own_role(db: AsyncSession, *, org_id: UUID, role_id: UUID) -> Role:
+    """One of the org's own roles (not a template): the ones it may edit or delete."""
+    role = await find_role(db, org_id=org_id, role_id=role_id)
+    if role.org_id is None:
+        raise NotPermitted.on("role", "Built-in roles can't be changed; create a role of your own instead.")
+    return role
+
+
+async def update_role(
+    db: AsyncSession,
+    *,
+    org: Organization,
+    role: Role,
+    catalog: Catalog,
+    name: str,
+    description: str,
+    permissions: set[str],
+    actor_access: EffectivePermissions,
+    actor: Actor,
+) -> bool:
+    """Rename, describe, or change the permissions of an org's own role: its holders have the new
+    permissions on their very next request."""
+    added_wanted = permissions - await _permissions_of(db, role.id)
+    _check_permissions(catalog, added_wanted, actor_access)
+    before = {
+        "name": role.name,
+        "description": role.description,
+        "permissions": sorted(await _permissions_of(db, role.id)),
+    }
+    role.name, role.description = name, description
+    added, removed = await _set_role_permissions(db, role, permissions)
+    after = {"name": name, "description": description, "permissions": sorted(permissions)}
+    if before == after:
+        return False
+    record_event(
+        db,
+        actor=actor,
+        action="role.updated",
+        org_id=org.id,
+        target=role_target(role),
+        before=before,
+        after={**after, "added": sorted(added), "removed": sorted(removed)},
+    )
+    await db.flush()
+    return True
+
+
+async def _permissions_of(db: AsyncSession, role_id: UUID) -> set[str]:
+    return set(await db.scalars(select(RolePermission.permission).where(RolePermission.role_id == role_id)))
+
+
+async def role_usage(db: AsyncSession, *, org_id: UUID, role_id: UUID) -> tuple[int, int]:
+    """How many of the org's members (any status) and groups hold a role directly."""
+    members = await db.scalar(
+        select(func.count())
+        .select_from(MembershipRole)
+        .join(Membership, Membership.id == MembershipRole.membership_id)
+        .where(MembershipRole.role_id == role_id, Membership.org_id == org_id)
+    )
+    groups = await db.scalar(
+        select(func.count())
+        .select_from(GroupRole)
+        .join(Group, Group.id == GroupRole.group_id)
+        .where(GroupRole.role_id == role_id, Group.org_id == org_id)
+    )
+    return int(members or 0), int(groups or 0)
+
+
+async def delete_role(db: AsyncSession, *, org: Organization, role: Role, actor: Actor) -> None:
+    """Delete an org's own role; whoever held it loses it. Not the default role."""
+    if org.default_role_id == role.id:
+        raise InvalidInput.on(
+            "role", f"“{role.name}” is the default role for new members. Choose another default first."
+        )
+    members, groups = await role_usage(db, org_id=org.id, role_id=role.id)
+    permissions = sorted(await _permissions_of(db, role.id))
+    record_event(
+        db,
+        actor=actor,
+        action="role.deleted",
+        org_id=org.id,
+        target=role_target(role),
+        before={"name": role.name, "key": role.key, "permissions": permissions, "members": members, "groups": groups},
+    )
+    await db.delete(role)
+    await db.flush()
+
+
+async def set_default_role(
+    db: AsyncSession, *, org: Organization, role: Role, actor_access: EffectivePermissions, actor: Actor
+) -> bool:
+    """The role new members get. Never Owner; never a role the actor couldn't give themselves."""
+    if role.org_id is None and role.key == BuiltinRole.OWNER:
+        raise InvalidInput.on("role", "New members can't become owners by default.")
+    infos = {info.role.id: info for info in await roles_of_org(db, org_id=org.id)}
+    check_may_grant(actor_access, [infos[role.id]], field="role")
+    previous = await default_role(db, org=org)
+    if previous.id == role.id:
+        return False
+    org.default_role_id = role.id
+    record_event(
+        db,
+        actor=actor,
+        action="org.default_role_changed",
+        org_id=org.id,
+        target=Target(type="organization", id=str(org.id), label=org.slug),
+        before={"default_role": previous.key},
+        after={"default_role": role.key},
+    )
+    await db.flush()
+    return True
+
+
+async def grant_role(db: AsyncSession, *, membership: Membership, role: Role) -> None:
+    """Add one role to a new membership (no rules: the caller decided, e.g. org creation)."""
+    if role.org_id not in (None, membership.org_id):
+        msg = "a role of another organization can't be given here"
+        raise ValueError(msg)
+    db.add(MembershipRole(membership_id=membership.id, role_id=role.id))
 
 
 __all__ = [
     "EffectivePermissions",
     "HeldRole",
-    "Permission",
     "PermissionSource",
+    "RoleInfo",
+    "check_may_grant",
+    "create_role",
+    "default_role",
+    "delete_role",
     "effective_permissions",
+    "effective_permissions_of_members",
+    "find_own_role",
+    "find_role",
     "grant_role",
     "role_sort_key",
+    "role_usage",
+    "roles_of_org",
+    "set_default_role",
+    "set_member_roles",
     "sync_role_templates",
     "template_role",
+    "update_role",
 ]

@@ -9,6 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 
+from tenantry.access.catalog import load_catalog
 from tenantry.access.services import sync_role_templates
 from tenantry.config import Settings
 from tenantry.db.engine import create_engine, create_sessionmaker
@@ -44,7 +45,7 @@ async def _sync_templates(settings: Settings) -> None:
     engine = create_engine(settings)
     try:
         async with create_sessionmaker(engine)() as db:
-            await sync_role_templates(db)
+            await sync_role_templates(db, load_catalog(settings.permissions_file))
             await db.commit()
     finally:
         await engine.dispose()

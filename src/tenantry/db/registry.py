@@ -7,6 +7,7 @@ from advanced_alchemy.base import orm_registry
 from tenantry.access import models as access_models  # noqa: F401
 from tenantry.accounts import models as accounts_models  # noqa: F401
 from tenantry.audit import models as audit_models  # noqa: F401
+from tenantry.groups import models as groups_models  # noqa: F401
 from tenantry.lib import ratelimit  # noqa: F401
 from tenantry.members import models as members_models  # noqa: F401
 from tenantry.orgs import models as orgs_models  # noqa: F401

@@ -21,6 +21,13 @@ class Organization(UUIDv7AuditBase):
     # Content hash of the current logo; the bytes live in org_logos so org queries stay small.
     logo_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
 
+    # The role a new member gets; None means the built-in Member role.
+    default_role_id: Mapped[UUID | None] = mapped_column(
+        # use_alter: roles also point at organizations; the constraint is added after both tables.
+        ForeignKey("roles.id", ondelete="SET NULL", use_alter=True, name="fk_organizations_default_role_id_roles"),
+        default=None,
+    )
+
     @property
     def logo_url(self) -> str | None:
         return logo_url(self.id, self.logo_sha256)

@@ -24,14 +24,26 @@ def _compare_type(context, inspected_column, metadata_column, inspected_type, me
 
 
 def _run(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
     context.configure(
         connection=connection,
         target_metadata=metadata,
-        render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
+        render_as_batch=sqlite,  # SQLite alters a table by copying it into a new one
         compare_type=_compare_type,
     )
+    if sqlite:
+        # Copying a table drops the old one; with foreign keys on, that drop would cascade and
+        # delete every row that points at it. Off for the migration, checked afterwards.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     with context.begin_transaction():
         context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                msg = f"The migration left rows pointing at nothing: {broken[:5]}"
+                raise RuntimeError(msg)
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 async def _run_async() -> None:

@@ -1,0 +1,1 @@
+"""Groups: teams inside an org, whose roles their members inherit."""

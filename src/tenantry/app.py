@@ -19,12 +19,14 @@ from litestar.static_files import create_static_files_router
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from tenantry.access.catalog import load_catalog
+from tenantry.access.controllers import PermissionsController, RolesController
 from tenantry.access.services import sync_role_templates
 from tenantry.accounts.controllers import AccountController, AuthController
 from tenantry.accounts.middleware import SessionAuthMiddleware
 from tenantry.accounts.passwords import Passwords
 from tenantry.config import ConfigError, Settings, get_settings
 from tenantry.db.engine import create_alchemy_config, create_engine, create_sessionmaker
+from tenantry.groups.controllers import GroupsController
 from tenantry.lib.ratelimit import RateLimiter
 from tenantry.lib.security_headers import security_headers_hook
 from tenantry.members.controllers import MembersController
@@ -72,7 +74,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     org_router = Router(
         path=ORG_PREFIX,
-        route_handlers=[OrgController, MembersController],
+        route_handlers=[OrgController, MembersController, GroupsController, RolesController, PermissionsController],
         guards=[require_org_access],
         dependencies={"org_context": Provide(provide_org_context, sync_to_thread=False)},
         include_in_schema=False,

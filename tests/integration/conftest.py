@@ -21,8 +21,9 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tenantry.access.catalog import load_catalog
+from tenantry.access.models import Role
 from tenantry.access.permissions import BuiltinRole
-from tenantry.access.services import sync_role_templates, template_role
+from tenantry.access.services import create_role, effective_permissions, sync_role_templates, template_role
 from tenantry.accounts import sessions
 from tenantry.accounts.models import User
 from tenantry.accounts.passwords import Passwords
@@ -31,6 +32,9 @@ from tenantry.app import create_app
 from tenantry.audit.models import AuditEvent
 from tenantry.audit.services import Actor
 from tenantry.db.engine import create_sessionmaker
+from tenantry.groups.models import Group
+from tenantry.groups.services import add_group_member, create_group, set_group_roles
+from tenantry.members.models import Membership
 from tenantry.members.services import create_membership
 from tenantry.orgs.models import Organization
 from tenantry.orgs.services import create_organization
@@ -57,6 +61,11 @@ class World:
     sam: User
     acme: Organization
     globex: Organization
+    developer: Role  # Acme's own role: projects and API access
+    engineering: Group  # an Acme group; Adam is in it and it gives Developer
+    globex_role: Role
+    globex_team: Group
+    memberships: dict[str, Membership]
 
 
 @pytest.fixture
@@ -133,10 +142,68 @@ async def build_world(sessionmaker: async_sessionmaker) -> World:
         )
         admin = await template_role(db, BuiltinRole.ADMIN)
         member = await template_role(db, BuiltinRole.MEMBER)
-        await create_membership(db, org=acme, user=adam, roles=[admin], actor=system)
-        await create_membership(db, org=acme, user=mia, roles=[member], actor=system)
+        adam_in_acme = await create_membership(db, org=acme, user=adam, roles=[admin], actor=system)
+        mia_in_acme = await create_membership(db, org=acme, user=mia, roles=[member], actor=system)
+        owner_of = {}
+        for org, owner in ((acme, olivia), (globex, gus)):
+            owner_of[org.id] = await effective_permissions(db, user_id=owner.id, org_id=org.id)
+        developer = await create_role(
+            db,
+            org=acme,
+            catalog=CATALOG,
+            name="Developer",
+            key="developer",
+            description="Builds the product.",
+            permissions={"projects:read", "projects:write", "api:access"},
+            actor_access=owner_of[acme.id],
+            actor=system,
+        )
+        engineering = await create_group(db, org=acme, name="Engineering", description="The builders", actor=system)
+        await set_group_roles(
+            db, org=acme, group=engineering, role_ids={developer.id}, actor_access=owner_of[acme.id], actor=system
+        )
+        await add_group_member(
+            db,
+            org=acme,
+            group=engineering,
+            membership=adam_in_acme,
+            member_label=adam.email,
+            actor_access=owner_of[acme.id],
+            actor=system,
+        )
+        globex_role = await create_role(
+            db,
+            org=globex,
+            catalog=CATALOG,
+            name="Globex Reader",
+            key="reader",
+            description="",
+            permissions={"reports:read"},
+            actor_access=owner_of[globex.id],
+            actor=system,
+        )
+        globex_team = await create_group(db, org=globex, name="Globex Team", description="", actor=system)
+        memberships = {
+            "olivia": await db.scalar(select(Membership).where(Membership.user_id == olivia.id)),
+            "adam": adam_in_acme,
+            "mia": mia_in_acme,
+            "gus": await db.scalar(select(Membership).where(Membership.user_id == gus.id)),
+        }
         await db.commit()
-    return World(olivia=olivia, adam=adam, mia=mia, gus=gus, sam=sam, acme=acme, globex=globex)
+    return World(
+        olivia=olivia,
+        adam=adam,
+        mia=mia,
+        gus=gus,
+        sam=sam,
+        acme=acme,
+        globex=globex,
+        developer=developer,
+        engineering=engineering,
+        globex_role=globex_role,
+        globex_team=globex_team,
+        memberships=memberships,
+    )
 
 
 async def sign_in(client: AsyncTestClient, user: User, *, user_agent: str = "pytest") -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select
 
+from tenantry.access.models import Role
 from tenantry.accounts.models import UserSession
 from tenantry.audit.models import AuditEvent
 from tests.integration.conftest import PASSWORD, World, count, csrf_token, sign_in
@@ -23,11 +24,45 @@ class Mutation:
     data: dict[str, str] = field(default_factory=dict)
     files: dict | None = None
     path: Callable[[World, object], Awaitable[str]] | None = None  # for routes with ids
+    form: Callable[[World, object], Awaitable[dict]] | None = None  # data that needs ids
 
 
 async def other_session_of(world: World, db) -> str:
     session = await db.scalar(select(UserSession).where(UserSession.user_agent == "other browser"))
     return f"/account/sessions/{session.id}/revoke"
+
+
+async def mia_page(world: World, db) -> str:
+    return f"/o/acme/members/{world.memberships['mia'].id}/roles"
+
+
+async def template_id(db, key: str) -> str:
+    return str(await db.scalar(select(Role.id).where(Role.org_id.is_(None), Role.key == key)))
+
+
+async def member_and_analyst(world: World, db) -> dict:
+    return {"role": [await template_id(db, "member"), await template_id(db, "analyst")]}
+
+
+async def developer_and_analyst(world: World, db) -> dict:
+    return {"role": [str(world.developer.id), await template_id(db, "analyst")]}
+
+
+def at(template: str):
+    async def path(world: World, db) -> str:
+        return template.format(
+            developer=world.developer.id, engineering=world.engineering.id, adam=world.memberships["adam"].id
+        )
+
+    return path
+
+
+async def developer_as_default(world: World, db) -> dict:
+    return {"role_id": str(world.developer.id)}
+
+
+async def mia_membership(world: World, db) -> dict:
+    return {"membership_id": str(world.memberships["mia"].id)}
 
 
 MUTATIONS = [
@@ -55,6 +90,64 @@ MUTATIONS = [
         files={"logo": ("l.png", image_bytes(), "image/png")},
     ),
     Mutation("/o/{slug:str}/settings/delete", "org.deleted", "olivia", {"confirm": "acme"}),
+    Mutation(
+        "/o/{slug:str}/members/{membership_id:uuid}/roles",
+        "membership.roles_changed",
+        "adam",
+        path=mia_page,
+        form=member_and_analyst,
+    ),
+    Mutation(
+        "/o/{slug:str}/roles/new", "role.created", "adam", {"name": "Support agent", "permissions": "members:read"}
+    ),
+    Mutation("/o/{slug:str}/roles/default", "org.default_role_changed", "olivia", form=developer_as_default),
+    Mutation(
+        "/o/{slug:str}/roles/{role_id:uuid}",
+        "role.updated",
+        "adam",
+        {"name": "Developer", "permissions": ["projects:read", "api:access"]},
+        path=at("/o/acme/roles/{developer}"),
+    ),
+    Mutation(
+        "/o/{slug:str}/roles/{role_id:uuid}/delete",
+        "role.deleted",
+        "olivia",
+        path=at("/o/acme/roles/{developer}/delete"),
+    ),
+    Mutation("/o/{slug:str}/groups/new", "group.created", "adam", {"name": "Marketing"}),
+    Mutation(
+        "/o/{slug:str}/groups/{group_id:uuid}",
+        "group.renamed",
+        "adam",
+        {"name": "Engineers", "description": "The builders"},
+        path=at("/o/acme/groups/{engineering}"),
+    ),
+    Mutation(
+        "/o/{slug:str}/groups/{group_id:uuid}/members",
+        "group.member_added",
+        "adam",
+        path=at("/o/acme/groups/{engineering}/members"),
+        form=mia_membership,
+    ),
+    Mutation(
+        "/o/{slug:str}/groups/{group_id:uuid}/members/{membership_id:uuid}/remove",
+        "group.member_removed",
+        "adam",
+        path=at("/o/acme/groups/{engineering}/members/{adam}/remove"),
+    ),
+    Mutation(
+        "/o/{slug:str}/groups/{group_id:uuid}/roles",
+        "group.role_given",
+        "adam",
+        path=at("/o/acme/groups/{engineering}/roles"),
+        form=developer_and_analyst,
+    ),
+    Mutation(
+        "/o/{slug:str}/groups/{group_id:uuid}/delete",
+        "group.deleted",
+        "olivia",
+        path=at("/o/acme/groups/{engineering}/delete"),
+    ),
 ]
 
 
@@ -74,7 +167,8 @@ async def test_each_mutation_writes_exactly_its_event(client, world, db, mutatio
     if mutation.path:
         path = await mutation.path(world, db)
     before = {e.id for e in await db.scalars(select(AuditEvent))}
-    data = {"_csrf_token": await csrf_token(client), **mutation.data}
+    extra = await mutation.form(world, db) if mutation.form else {}
+    data = {"_csrf_token": await csrf_token(client), **mutation.data, **extra}
     response = await client.post(path, data=data, files=mutation.files, follow_redirects=False)
     assert response.status_code in (200, 303), response.text[:500]
 

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from tests.integration.conftest import sign_in
 from tests.integration.test_route_table import UNSAFE, endpoints
 
-# (who is signed in, the page that shows the form, the form's action)
+# (who is signed in, the page that shows the form, the form's action). {name} stands for an id
+# from the personas (see ids()); the action pattern matches any id there.
 FORMS = [
     (None, "/signup", "/signup"),
     (None, "/login", "/login"),
@@ -33,7 +34,28 @@ FORMS = [
     ("olivia", "/o/acme/settings", "/o/acme/settings/branding"),
     ("olivia", "/o/acme/settings/delete", "/o/acme/settings/delete"),
     ("olivia", "/o/acme", "/logout"),
+    ("olivia", "/o/acme/members", "/o/acme/members/{mia}/roles"),
+    ("olivia", "/o/acme/roles/new", "/o/acme/roles/new"),
+    ("olivia", "/o/acme/roles", "/o/acme/roles/default"),
+    ("olivia", "/o/acme/roles/{developer}", "/o/acme/roles/{developer}"),
+    ("olivia", "/o/acme/roles/{developer}/delete", "/o/acme/roles/{developer}/delete"),
+    ("olivia", "/o/acme/groups/new", "/o/acme/groups/new"),
+    ("olivia", "/o/acme/groups/{engineering}", "/o/acme/groups/{engineering}"),
+    ("olivia", "/o/acme/groups/{engineering}", "/o/acme/groups/{engineering}/roles"),
+    ("olivia", "/o/acme/groups/{engineering}", "/o/acme/groups/{engineering}/members/{adam}/remove"),
+    ("olivia", "/o/acme/groups/{engineering}/candidates?q=a", "/o/acme/groups/{engineering}/members"),
+    ("olivia", "/o/acme/groups/{engineering}/delete", "/o/acme/groups/{engineering}/delete"),
 ]
+
+
+def ids(world) -> dict[str, str]:
+    return {
+        "developer": str(world.developer.id),
+        "engineering": str(world.engineering.id),
+        "mia": str(world.memberships["mia"].id),
+        "adam": str(world.memberships["adam"].id),
+    }
+
 
 NASTY = [
     "",
@@ -106,14 +128,14 @@ class FormFinder(HTMLParser):
 def find_form(html: str, action_pattern: str) -> Form:
     finder = FormFinder()
     finder.feed(html)
-    regex = re.compile("^" + re.escape(action_pattern).replace(r"\{id\}", "[0-9a-f-]{36}") + "$")
+    regex = re.compile("^" + re.sub(r"\\\{\w+\\\}", "[0-9a-f-]{36}", re.escape(action_pattern)) + "$")
     matches = [f for f in finder.forms if regex.match(f.action)]
     assert matches, f"no form posting to {action_pattern}"
     return matches[0]
 
 
 def test_every_unsafe_route_has_a_form_here(app):
-    covered = {re.sub(r"\{id\}", "{}", action) for _, _, action in FORMS}
+    covered = {re.sub(r"\{\w+\}", "{}", action) for _, _, action in FORMS}
     for endpoint in endpoints(app):
         if endpoint.method not in UNSAFE:
             continue
@@ -126,8 +148,8 @@ async def test_no_input_gives_a_server_error(client, world, who, page, action):
     if who:
         await sign_in(client, getattr(world, who), user_agent="fuzzer")
         await sign_in(client, getattr(world, who))
-    html = (await client.get(page)).text
-    form = find_form(html, action)
+    html = (await client.get(page.format(**ids(world)))).text
+    form = find_form(html, action.replace("{id}", "{x}"))
 
     @settings(
         max_examples=12,

@@ -139,7 +139,9 @@ async def test_members_page_costs_the_same_queries_for_3_or_300_members(client, 
         page = await client.get("/o/acme/members")
     assert len(member_emails(page.text)) == 25
     assert small.count == large.count, large.statements
-    assert large.count <= 8
+    # session, switcher, org + membership, permissions, page, its roles, its groups, the role list
+    # for the inline editor (2), the count
+    assert large.count <= 10
 
 
 async def test_org_home_costs_the_same_queries_for_3_or_300_members(client, world, sessionmaker, app_engine):

@@ -159,3 +159,28 @@ async def test_public_routes_are_few_and_known(app):
         "/signup",
         "/theme/accent/{hex_color:str}",
     ]
+
+
+async def test_every_page_opens_for_an_owner_with_real_ids(client, world):
+    """Every GET route, with ids that exist: a template or query error anywhere shows up here."""
+    real = {
+        "slug": "acme",
+        "role_id": str(world.developer.id),
+        "group_id": str(world.engineering.id),
+        "membership_id": str(world.memberships["adam"].id),
+        "key": "api:access",
+        "sha256": "0" * 64,
+        "org_id": str(world.acme.id),
+        "hex_color": "d97706",
+        "path": "openapi.json",
+    }
+    await sign_in(client, world.olivia)
+    opened = 0
+    for endpoint in endpoints(client.app):
+        if endpoint.method != "GET" or "session_id" in endpoint.template:
+            continue
+        url = re.sub(r"\{(\w+):\w+\}", lambda m: real[m.group(1)], endpoint.template)
+        response = await client.get(url, follow_redirects=False)
+        assert response.status_code < 500, (url, response.text[:500])
+        opened += 1
+    assert opened >= 20

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from sqlalchemy import String, and_, delete, func, literal, or_, select, union_all
+from sqlalchemy import Select, String, and_, delete, func, literal, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -302,6 +302,45 @@ def check_may_grant(actor_access: EffectivePermissions, roles: Iterable[RoleInfo
             )
 
 
+def may_give(actor_access: EffectivePermissions, info: RoleInfo) -> bool:
+    """The rule of check_may_grant, asked about one role (to offer only what can be given)."""
+    if actor_access.is_owner:
+        return True
+    return not info.is_owner and info.permissions <= actor_access.permissions
+
+
+def may_take(actor_access: EffectivePermissions, info: RoleInfo) -> bool:
+    return actor_access.is_owner or not info.is_owner
+
+
+@dataclass(frozen=True)
+class RoleChoice:
+    """One checkbox of a role list: held or not, and whether this actor may change it."""
+
+    info: RoleInfo
+    held: bool
+    changeable: bool
+
+
+def role_choices(
+    actor_access: EffectivePermissions, roles: list[RoleInfo], held: set[UUID], *, for_group: bool = False
+) -> list[RoleChoice]:
+    choices = []
+    for info in roles:
+        holds = info.role.id in held
+        changeable = may_take(actor_access, info) if holds else may_give(actor_access, info)
+        if for_group and info.is_owner:
+            changeable = False  # owner is held by people, never by a group
+        choices.append(RoleChoice(info=info, held=holds, changeable=changeable))
+    return choices
+
+
+def holders_of(org_id: UUID, permission: str) -> Select:
+    """The memberships that hold a permission, directly or through a group (a subquery)."""
+    held = _held_roles_statement(org_id, [RolePermission.permission == permission]).subquery()
+    return select(held.c.membership_id)
+
+
 def role_target(role: Role) -> Target:
     return Target(type="role", id=str(role.id), label=role.key)
 
@@ -534,6 +573,11 @@ async def set_default_role(
     return True
 
 
+async def direct_role_ids(db: AsyncSession, *, membership_id: UUID) -> set[UUID]:
+    """The roles a membership holds directly, whatever its status (kept while deactivated)."""
+    return set(await db.scalars(select(MembershipRole.role_id).where(MembershipRole.membership_id == membership_id)))
+
+
 async def grant_role(db: AsyncSession, *, membership: Membership, role: Role) -> None:
     """Add one role to a new membership (no rules: the caller decided, e.g. org creation)."""
     if role.org_id not in (None, membership.org_id):
@@ -551,11 +595,16 @@ __all__ = [
     "create_role",
     "default_role",
     "delete_role",
+    "direct_role_ids",
     "effective_permissions",
     "effective_permissions_of_members",
     "find_own_role",
     "find_role",
     "grant_role",
+    "holders_of",
+    "may_give",
+    "may_take",
+    "role_choices",
     "role_sort_key",
     "role_usage",
     "roles_of_org",

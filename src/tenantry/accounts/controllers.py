@@ -19,17 +19,10 @@ from tenantry.audit.services import Actor
 from tenantry.config import Settings
 from tenantry.lib.forms import form_values, parse_form, submit_form
 from tenantry.lib.ratelimit import RateLimiter
-from tenantry.web.responses import see_other
+from tenantry.web.responses import safe_next, see_other
 
 PUBLIC = {"public": True}
 PASSWORD_HINT = f"At least {MIN_PASSWORD_LENGTH} characters (up to {MAX_PASSWORD_LENGTH}). A passphrase works well."
-
-
-def safe_next(target: str | None) -> str:
-    """Only a path on this site: never //evil.example or /\\evil.example."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")) and len(target) < 2000:
-        return target
-    return "/"
 
 
 def session_cookie(new_session: NewSession, settings: Settings) -> Cookie:

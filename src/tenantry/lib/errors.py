@@ -12,3 +12,5 @@ class NotFound(Exception):
 class NotPermitted(InvalidInput):
     """Allowed to ask, not allowed to do this: e.g. give a role with permissions you lack.
     Shown next to the field like any refused input, with a 403."""
+
+    status = 403

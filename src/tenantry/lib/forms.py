@@ -26,6 +26,8 @@ RawString = Annotated[str, StringConstraints(strip_whitespace=False)]
 class InvalidInput(Exception):
     """A service refuses some input; each message belongs next to its field."""
 
+    status = 422
+
     def __init__(self, errors: FormErrors) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
@@ -112,6 +114,7 @@ class Submission(Generic[T]):
     ok: bool
     result: T | None = None
     errors: FormErrors = field(default_factory=dict)
+    status: int = 200  # of the refusal: 422 bad input, 403 not permitted
 
     def values(self, *names: str) -> dict[str, str]:
         return form_values(self.form, *names)
@@ -124,9 +127,10 @@ async def submit_form(request: Request, model: type[M], action: Callable[[M], Aw
     """
     form = await request.form()
     data, errors = parse_form(model, form)
+    status = 422
     if data is not None:
         try:
             return Submission(form=form, ok=True, result=await action(data))
         except InvalidInput as exc:
-            errors = exc.errors
-    return Submission(form=form, ok=False, errors=errors)
+            errors, status = exc.errors, exc.status
+    return Submission(form=form, ok=False, errors=errors, status=status)

@@ -6,6 +6,7 @@ from litestar import Request
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
 
+from tenantry.access.catalog import Catalog
 from tenantry.accounts.models import User, UserSession
 from tenantry.accounts.passwords import Passwords
 from tenantry.accounts.services import actor_label
@@ -53,6 +54,10 @@ def provide_limiter(request: Request) -> RateLimiter:
     return runtime_of(request.app).limiter
 
 
+def provide_catalog(request: Request) -> Catalog:
+    return runtime_of(request.app).catalog
+
+
 DEPENDENCIES = {
     "actor": Provide(actor_for, sync_to_thread=False),
     "user": Provide(provide_user, sync_to_thread=False),
@@ -60,4 +65,5 @@ DEPENDENCIES = {
     "settings": Provide(provide_settings, sync_to_thread=False),
     "passwords": Provide(provide_passwords, sync_to_thread=False),
     "limiter": Provide(provide_limiter, sync_to_thread=False),
+    "catalog": Provide(provide_catalog, sync_to_thread=False),
 }

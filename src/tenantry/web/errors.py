@@ -15,11 +15,11 @@ from litestar.status_codes import (
     HTTP_404_NOT_FOUND,
     HTTP_405_METHOD_NOT_ALLOWED,
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-    HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
 
+from tenantry.lib.errors import NotFound
 from tenantry.lib.forms import InvalidInput
 from tenantry.lib.ratelimit import RateLimited
 from tenantry.lib.request_id import request_id
@@ -125,7 +125,7 @@ def invalid_input(request: Request, exc: InvalidInput) -> Response | Template:
     return _page(
         request,
         "errors/error.html",
-        HTTP_422_UNPROCESSABLE_ENTITY,
+        exc.status,
         title="Please check what you entered",
         detail=" ".join(exc.errors.values()),
     )
@@ -188,6 +188,7 @@ def server_error(request: Request, exc: Exception) -> Response | Template:
 
 
 EXCEPTION_HANDLERS = {
+    NotFound: not_found,
     NotAuthorizedException: sign_in_redirect,
     PermissionDeniedException: forbidden,
     Moved: moved,

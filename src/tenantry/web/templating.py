@@ -12,6 +12,7 @@ from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 from ua_parser import parse as parse_user_agent
 
+from tenantry.access.services import role_choices
 from tenantry.lib.clock import utcnow
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -79,6 +80,8 @@ def create_template_config() -> TemplateConfig:
         lstrip_blocks=True,
     )
     environment.globals["static_url"] = static_url
+    # The same rule the services enforce decides which role checkboxes are enabled.
+    environment.globals["role_choices"] = role_choices
     environment.filters.update(
         iso=iso, date=date, datetime_utc=datetime_utc, time_ago=time_ago, device=device, plural=plural
     )

@@ -67,6 +67,9 @@ def _server_env(database_url: str, port: int) -> dict[str, str]:
         TENANTRY_ARGON2_TIME_COST="2",
         TENANTRY_ARGON2_PARALLELISM="1",
         TENANTRY_LOG_LEVEL="WARNING",
+        # Every browser test signs up from 127.0.0.1; the limits have their own integration tests.
+        TENANTRY_SIGNUP_LIMIT_PER_IP="1000",
+        TENANTRY_SIGNIN_LIMIT_PER_IP="1000",
         TENANTRY_PERMISSIONS_FILE=str(Path(__file__).resolve().parents[2] / "examples" / "permissions.toml"),
     )
     return env

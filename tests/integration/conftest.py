@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tenantry.access.catalog import load_catalog
 from tenantry.access.models import Role
 from tenantry.access.permissions import BuiltinRole
-from tenantry.access.services import create_role, effective_permissions, sync_role_templates, template_role
+from tenantry.access.services import create_role, sync_role_templates, template_role
 from tenantry.accounts import sessions
 from tenantry.accounts.models import User
 from tenantry.accounts.passwords import Passwords
@@ -144,9 +144,6 @@ async def build_world(sessionmaker: async_sessionmaker) -> World:
         member = await template_role(db, BuiltinRole.MEMBER)
         adam_in_acme = await create_membership(db, org=acme, user=adam, roles=[admin], actor=system)
         mia_in_acme = await create_membership(db, org=acme, user=mia, roles=[member], actor=system)
-        owner_of = {}
-        for org, owner in ((acme, olivia), (globex, gus)):
-            owner_of[org.id] = await effective_permissions(db, user_id=owner.id, org_id=org.id)
         developer = await create_role(
             db,
             org=acme,
@@ -155,20 +152,16 @@ async def build_world(sessionmaker: async_sessionmaker) -> World:
             key="developer",
             description="Builds the product.",
             permissions={"projects:read", "projects:write", "api:access"},
-            actor_access=owner_of[acme.id],
             actor=system,
         )
         engineering = await create_group(db, org=acme, name="Engineering", description="The builders", actor=system)
-        await set_group_roles(
-            db, org=acme, group=engineering, role_ids={developer.id}, actor_access=owner_of[acme.id], actor=system
-        )
+        await set_group_roles(db, org=acme, group=engineering, role_ids={developer.id}, actor=system)
         await add_group_member(
             db,
             org=acme,
             group=engineering,
             membership=adam_in_acme,
             member_label=adam.email,
-            actor_access=owner_of[acme.id],
             actor=system,
         )
         globex_role = await create_role(
@@ -179,7 +172,6 @@ async def build_world(sessionmaker: async_sessionmaker) -> World:
             key="reader",
             description="",
             permissions={"reports:read"},
-            actor_access=owner_of[globex.id],
             actor=system,
         )
         globex_team = await create_group(db, org=globex, name="Globex Team", description="", actor=system)

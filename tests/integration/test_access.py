@@ -465,3 +465,74 @@ async def test_member_and_permission_pages_cost_the_same_for_any_number_of_group
         with count_queries(app_engine) as counted:
             assert (await client.get(page)).status_code == 200
         assert counted.count == before[page], (page, counted.statements)
+
+
+async def test_keys_made_from_names_are_valid_and_free(client, world, db):
+    await sign_in(client, world.olivia)
+    for name in ("1st line support", "Ops", "Ops", "🚀"):
+        response = await post_form(client, "/o/acme/roles/new", {"name": name, "permissions": ["members:read"]})
+        assert response.status_code == 200, response.text[:300]
+    keys = set(await db.scalars(select(Role.key).where(Role.org_id == world.acme.id)))
+    assert {"role-1st-line-support", "ops", "ops-2", "role"} <= keys
+
+
+async def test_a_permission_no_longer_declared_survives_an_edit(client, world, db):
+    db.add(RolePermission(role_id=world.developer.id, permission="legacy:thing"))
+    await db.commit()
+    await sign_in(client, world.olivia)
+    page = await client.get(f"/o/acme/roles/{world.developer.id}")
+    assert page.status_code == 200
+    await post_form(client, f"/o/acme/roles/{world.developer.id}", {"name": "Dev", "permissions": ["api:access"]})
+    held = set(
+        await db.scalars(
+            select(RolePermission.permission)
+            .where(RolePermission.role_id == world.developer.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+    assert held == {"api:access", "legacy:thing"}
+
+
+async def test_the_default_role_form_never_quietly_changes_a_default_you_cant_give(client, world, db):
+    deleter = Role(org_id=world.acme.id, key="deleter", name="Deleter", description="")
+    db.add(deleter)
+    await db.flush()
+    db.add(RolePermission(role_id=deleter.id, permission="org:delete"))
+    await db.execute(update(Organization).where(Organization.id == world.acme.id).values(default_role_id=deleter.id))
+    await db.commit()
+    await sign_in(client, world.adam)
+    page = await client.get("/o/acme/roles")
+    assert "Only an owner can change it" in page.text
+    assert 'name="role_id"' not in page.text
+
+
+async def test_a_bad_role_id_on_the_member_page_is_explained(client, world):
+    await sign_in(client, world.olivia)
+    response = await post_form(client, f"/o/acme/members/{world.memberships['mia'].id}/roles", {"role": "nope"})
+    assert response.status_code == 422
+    assert 'id="field-roles-error">Enter a valid value.' in response.text
+
+
+async def test_a_demoted_admin_can_no_longer_change_anything(client, world, db):
+    """The guard let the request in; the verb reads authority again after locking the org."""
+    from tenantry.access.services import set_member_roles
+    from tenantry.audit.services import Actor
+    from tenantry.lib.errors import NotPermitted
+
+    member = await template(db, "member")
+    await db.execute(
+        MembershipRole.__table__.delete().where(MembershipRole.membership_id == world.memberships["adam"].id)
+    )
+    await db.commit()
+    org = await db.get(Organization, world.acme.id)
+    mia = await db.get(Membership, world.memberships["mia"].id)
+    with pytest.raises(NotPermitted):
+        await set_member_roles(
+            db,
+            org=org,
+            membership=mia,
+            role_ids={member.id, world.developer.id},
+            actor=Actor(user_id=world.adam.id, label="Adam"),
+            target_label="mia",
+        )
+    await db.rollback()

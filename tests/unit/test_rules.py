@@ -185,3 +185,19 @@ def test_suggestions_for_long_slugs_cut_between_words():
     assert _shorten(long_slug, 45) == "the-international-association-of-extremely"
     assert _shorten("a" * 48, 45) == "a" * 45
     assert _shorten("acme", 45) == "acme"
+
+
+def test_invisible_only_input_is_refused():
+    from tenantry.groups.schemas import GroupForm
+
+    _, errors = parse_form(GroupForm, {"name": "\u200b", "description": ""})
+    assert errors == {"name": "Type visible characters, or leave this field empty."}
+    form, errors = parse_form(GroupForm, {"name": "👨\u200d👩\u200d👧 Family", "description": ""})
+    assert not errors and form.name.startswith("👨"), "a joiner inside visible text is fine"
+
+
+def test_emoji_group_names_are_distinct():
+    from tenantry.groups.services import name_key_of
+
+    assert name_key_of("🚀") != name_key_of("🎉")
+    assert name_key_of(" Engineering ") == name_key_of("ENGINEERING") == "engineering"

@@ -7,7 +7,6 @@ from uuid import UUID
 from litestar import Controller, Request, get, post
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
-from slugify import slugify
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.catalog import Catalog
@@ -83,10 +82,9 @@ class RolesController(Controller):
                 org=org_context.org,
                 catalog=catalog,
                 name=data.name,
-                key=data.key or slugify(data.name, max_length=64, word_boundary=True) or "role",
+                key=data.key or None,  # blank: made from the name
                 description=data.description,
                 permissions=set(data.permissions),
-                actor_access=org_context.permissions,
                 actor=actor,
             ),
         )
@@ -104,9 +102,7 @@ class RolesController(Controller):
     ) -> Redirect:
         async def choose(data: DefaultRoleForm) -> bool:
             role = await find_role(db_session, org_id=org_context.org.id, role_id=data.role_id)
-            return await set_default_role(
-                db_session, org=org_context.org, role=role, actor_access=org_context.permissions, actor=actor
-            )
+            return await set_default_role(db_session, org=org_context.org, role=role, actor=actor)
 
         submitted = await submit_form(request, DefaultRoleForm, choose)
         if submitted.ok:
@@ -162,7 +158,6 @@ class RolesController(Controller):
                 name=data.name,
                 description=data.description,
                 permissions=set(data.permissions),
-                actor_access=org_context.permissions,
                 actor=actor,
             ),
         )

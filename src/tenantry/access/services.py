@@ -8,13 +8,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from sqlalchemy import Select, String, and_, delete, func, literal, or_, select, union_all
+from slugify import slugify
+from sqlalchemy import Select, String, and_, delete, func, literal, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry.access.catalog import Catalog
+from tenantry.access.catalog import ROLE_KEY, Catalog
 from tenantry.access.models import MembershipRole, Role, RolePermission
-from tenantry.access.permissions import BuiltinRole
+from tenantry.access.permissions import BuiltinRole, Permission
 from tenantry.audit.services import Actor, Target, record_event
 from tenantry.groups.models import Group, GroupMember, GroupRole
 from tenantry.lib.errors import NotFound, NotPermitted
@@ -34,6 +35,7 @@ class HeldRole:
     key: str
     name: str
     group_name: str | None = None  # None: held directly
+    is_template: bool = True
 
     @property
     def label(self) -> str:
@@ -59,9 +61,14 @@ class EffectivePermissions:
 
     roles: list[HeldRole] = field(default_factory=list)  # direct roles, then roles through groups
     sources: dict[str, list[PermissionSource]] = field(default_factory=dict)
+    system: bool = False  # the command line or a background job: no person, full authority
+
+    @classmethod
+    def of_system(cls) -> EffectivePermissions:
+        return cls(system=True)
 
     def has(self, permission: str) -> bool:
-        return permission in self.sources
+        return self.system or permission in self.sources
 
     @property
     def permissions(self) -> frozenset[str]:
@@ -73,7 +80,7 @@ class EffectivePermissions:
 
     @property
     def is_owner(self) -> bool:
-        return any(role.key == BuiltinRole.OWNER for role in self.direct_roles)
+        return self.system or any(r.key == BuiltinRole.OWNER and r.is_template for r in self.direct_roles)
 
     @property
     def role_names(self) -> list[str]:
@@ -89,6 +96,7 @@ def _held_roles_statement(org_id: UUID, where: Iterable) -> union_all:
             Role.id,
             Role.key,
             Role.name,
+            Role.org_id,
             RolePermission.permission,
             literal(None, String).label("group_name"),
         )
@@ -104,6 +112,7 @@ def _held_roles_statement(org_id: UUID, where: Iterable) -> union_all:
             Role.id,
             Role.key,
             Role.name,
+            Role.org_id,
             RolePermission.permission,
             Group.name.label("group_name"),
         )
@@ -121,8 +130,8 @@ def _held_roles_statement(org_id: UUID, where: Iterable) -> union_all:
 def _collect(rows: Iterable) -> EffectivePermissions:
     roles: dict[tuple[UUID, str | None], HeldRole] = {}
     sources: dict[str, list[PermissionSource]] = defaultdict(list)
-    for _membership_id, role_id, key, name, permission, group_name in rows:
-        roles.setdefault((role_id, group_name), HeldRole(role_id, key, name, group_name))
+    for _membership_id, role_id, key, name, role_org_id, permission, group_name in rows:
+        roles.setdefault((role_id, group_name), HeldRole(role_id, key, name, group_name, role_org_id is None))
         if permission is not None:
             source = PermissionSource(role_name=name, group_name=group_name)
             if source not in sources[permission]:
@@ -345,6 +354,40 @@ def role_target(role: Role) -> Target:
     return Target(type="role", id=str(role.id), label=role.key)
 
 
+async def lock_org(db: AsyncSession, org_id: UUID) -> None:
+    """Changes to who may do what in one org happen one at a time.
+
+    Two admins demoting each other at once must not leave the org without an owner; a role given
+    to a group while someone is being added to it must be seen by that addition. PostgreSQL locks
+    the org's row until commit; on SQLite this first write takes the database's write lock.
+    """
+    result = await db.execute(
+        update(Organization)
+        .where(Organization.id == org_id)
+        .values(updated_at=Organization.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:
+        raise NotFound
+
+
+async def authority(db: AsyncSession, *, org: Organization, actor: Actor, require: str) -> EffectivePermissions:
+    """Lock the org, then read what the actor may do *now* (the guard read it before the lock)."""
+    await lock_org(db, org.id)
+    if actor.user_id is None:
+        return EffectivePermissions.of_system()
+    access = await effective_permissions(db, user_id=actor.user_id, org_id=org.id)
+    if not access.has(require):
+        raise NotPermitted.on("__all__", "You no longer have permission to do this. Reload the page to see why.")
+    return access
+
+
+async def still_exists(db: AsyncSession, model: type, row_id: UUID) -> None:
+    """After the lock: the row we are about to change may have been deleted meanwhile."""
+    if await db.scalar(select(model.id).where(model.id == row_id)) is None:
+        raise NotFound
+
+
 async def _owner_count(db: AsyncSession, *, org_id: UUID) -> int:
     owner = await template_role(db, BuiltinRole.OWNER)
     statement = (
@@ -366,7 +409,6 @@ async def set_member_roles(
     org: Organization,
     membership: Membership,
     role_ids: set[UUID],
-    actor_access: EffectivePermissions,
     actor: Actor,
     target_label: str,
 ) -> bool:
@@ -375,6 +417,9 @@ async def set_member_roles(
     Only owners give or take the owner role; nobody gives a role with permissions they lack;
     the last owner keeps the owner role.
     """
+    access = await authority(db, org=org, actor=actor, require=Permission.MEMBERS_MANAGE)
+    await still_exists(db, Membership, membership.id)
+    status = await db.scalar(select(Membership.status).where(Membership.id == membership.id))
     available = {info.role.id: info for info in await roles_of_org(db, org_id=org.id)}
     if role_ids - set(available):
         raise NotFound
@@ -383,12 +428,12 @@ async def set_member_roles(
     added, removed = role_ids - held, held - role_ids
     if not added and not removed:
         return False
-    check_may_grant(actor_access, [available[role_id] for role_id in added])
+    check_may_grant(access, [available[role_id] for role_id in added])
     removes_owner = any(available[role_id].is_owner for role_id in removed)
     if removes_owner:
-        if not actor_access.is_owner:
+        if not access.is_owner:
             raise NotPermitted.on("roles", "Only owners can take the owner role away.")
-        if membership.status == MembershipStatus.ACTIVE and await _owner_count(db, org_id=org.id) <= 1:
+        if status == MembershipStatus.ACTIVE and await _owner_count(db, org_id=org.id) <= 1:
             raise InvalidInput.on("roles", f"{target_label} is the last owner. Make someone else an owner first.")
     if removed:
         await db.execute(
@@ -411,30 +456,43 @@ async def set_member_roles(
     return True
 
 
+async def _free_role_key(db: AsyncSession, *, org_id: UUID, name: str) -> str:
+    """A key made from the name ("Support agent" -> support-agent), free in this org."""
+    base = slugify(name, max_length=56, word_boundary=True) or "role"
+    if not ROLE_KEY.fullmatch(base):  # must start with a letter: "1st line" -> role-1st-line
+        base = f"role-{base}"[:56].strip("-")
+    taken = set(
+        await db.scalars(
+            select(Role.key).where(Role.key.startswith(base), or_(Role.org_id.is_(None), Role.org_id == org_id))
+        )
+    )
+    candidates = [base] + [f"{base}-{n}" for n in range(2, 1000)]
+    return next(candidate for candidate in candidates if candidate not in taken)
+
+
 async def create_role(
     db: AsyncSession,
     *,
     org: Organization,
     catalog: Catalog,
     name: str,
-    key: str,
+    key: str | None,
     description: str,
     permissions: set[str],
-    actor_access: EffectivePermissions,
     actor: Actor,
 ) -> Role:
-    """An org's own role. Its key is unique in the org (templates included) and never changes."""
-    _check_permissions(catalog, permissions, actor_access)
+    """An org's own role. Its key (made from the name when not given) is unique in the org,
+    templates included, and never changes."""
+    access = await authority(db, org=org, actor=actor, require=Permission.ROLES_MANAGE)
+    _check_permissions(catalog, permissions, access)
+    if not key:
+        key = await _free_role_key(db, org_id=org.id, name=name)
     taken = await db.scalar(select(Role.id).where(Role.key == key, or_(Role.org_id.is_(None), Role.org_id == org.id)))
     if taken is not None:
         raise InvalidInput.on("key", f"“{key}” is already the key of a role here. Choose another.")
     role = Role(org_id=org.id, key=key, name=name, description=description, is_builtin=False)
-    try:
-        async with db.begin_nested():
-            db.add(role)
-            await db.flush()
-    except IntegrityError:  # the same key, created in another tab at the same moment
-        raise InvalidInput.on("key", f"“{key}” is already the key of a role here. Choose another.") from None
+    db.add(role)
+    await db.flush()
     await _set_role_permissions(db, role, permissions)
     record_event(
         db,
@@ -448,12 +506,12 @@ async def create_role(
     return role
 
 
-def _check_permissions(catalog: Catalog, permissions: set[str], actor_access: EffectivePermissions) -> None:
+def _check_permissions(catalog: Catalog, permissions: set[str], access: EffectivePermissions) -> None:
     unknown = catalog.unknown(permissions)
     if unknown:
         raise InvalidInput.on("permissions", f"Not permissions of this deployment: {', '.join(sorted(unknown))}.")
-    missing = sorted(permissions - actor_access.permissions)
-    if missing and not actor_access.is_owner:
+    missing = sorted(permissions - access.permissions)
+    if missing and not access.is_owner:
         # A role is a way of granting: its holders get what it says.
         raise NotPermitted.on(
             "permissions", f"Only owners can put permissions they don't hold into a role: {', '.join(missing)}."
@@ -477,18 +535,17 @@ async def update_role(
     name: str,
     description: str,
     permissions: set[str],
-    actor_access: EffectivePermissions,
     actor: Actor,
 ) -> bool:
     """Rename, describe, or change the permissions of an org's own role: its holders have the new
     permissions on their very next request."""
-    added_wanted = permissions - await _permissions_of(db, role.id)
-    _check_permissions(catalog, added_wanted, actor_access)
-    before = {
-        "name": role.name,
-        "description": role.description,
-        "permissions": sorted(await _permissions_of(db, role.id)),
-    }
+    access = await authority(db, org=org, actor=actor, require=Permission.ROLES_MANAGE)
+    await still_exists(db, Role, role.id)
+    current = await _permissions_of(db, role.id)
+    # A permission the deployment no longer declares has no checkbox: it stays as it was.
+    permissions = permissions | catalog.unknown(current)
+    _check_permissions(catalog, permissions - current - catalog.unknown(current), access)
+    before = {"name": role.name, "description": role.description, "permissions": sorted(current)}
     role.name, role.description = name, description
     added, removed = await _set_role_permissions(db, role, permissions)
     after = {"name": name, "description": description, "permissions": sorted(permissions)}
@@ -530,6 +587,9 @@ async def role_usage(db: AsyncSession, *, org_id: UUID, role_id: UUID) -> tuple[
 
 async def delete_role(db: AsyncSession, *, org: Organization, role: Role, actor: Actor) -> None:
     """Delete an org's own role; whoever held it loses it. Not the default role."""
+    await authority(db, org=org, actor=actor, require=Permission.ROLES_MANAGE)
+    await still_exists(db, Role, role.id)
+    await db.refresh(org, ["default_role_id"])
     if org.default_role_id == role.id:
         raise InvalidInput.on(
             "role", f"“{role.name}” is the default role for new members. Choose another default first."
@@ -548,14 +608,15 @@ async def delete_role(db: AsyncSession, *, org: Organization, role: Role, actor:
     await db.flush()
 
 
-async def set_default_role(
-    db: AsyncSession, *, org: Organization, role: Role, actor_access: EffectivePermissions, actor: Actor
-) -> bool:
+async def set_default_role(db: AsyncSession, *, org: Organization, role: Role, actor: Actor) -> bool:
     """The role new members get. Never Owner; never a role the actor couldn't give themselves."""
+    access = await authority(db, org=org, actor=actor, require=Permission.ROLES_MANAGE)
+    await still_exists(db, Role, role.id)
     if role.org_id is None and role.key == BuiltinRole.OWNER:
         raise InvalidInput.on("role", "New members can't become owners by default.")
     infos = {info.role.id: info for info in await roles_of_org(db, org_id=org.id)}
-    check_may_grant(actor_access, [infos[role.id]], field="role")
+    check_may_grant(access, [infos[role.id]], field="role")
+    await db.refresh(org, ["default_role_id"])
     previous = await default_role(db, org=org)
     if previous.id == role.id:
         return False
@@ -591,6 +652,7 @@ __all__ = [
     "HeldRole",
     "PermissionSource",
     "RoleInfo",
+    "authority",
     "check_may_grant",
     "create_role",
     "default_role",
@@ -602,6 +664,7 @@ __all__ = [
     "find_role",
     "grant_role",
     "holders_of",
+    "lock_org",
     "may_give",
     "may_take",
     "role_choices",
@@ -610,6 +673,7 @@ __all__ = [
     "roles_of_org",
     "set_default_role",
     "set_member_roles",
+    "still_exists",
     "sync_role_templates",
     "template_role",
     "update_role",

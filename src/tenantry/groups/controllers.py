@@ -161,7 +161,6 @@ class GroupsController(Controller):
                 group=group,
                 membership=membership,
                 member_label=user.email,
-                actor_access=org_context.permissions,
                 actor=actor,
             )
 
@@ -216,7 +215,6 @@ class GroupsController(Controller):
                 org=org,
                 group=group,
                 role_ids=set(data.role),
-                actor_access=org_context.permissions,
                 actor=actor,
             ),
         )

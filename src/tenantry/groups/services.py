@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.models import Role
-from tenantry.access.services import EffectivePermissions, RoleInfo, check_may_grant, role_sort_key, roles_of_org
+from tenantry.access.permissions import Permission
+from tenantry.access.services import RoleInfo, authority, check_may_grant, role_sort_key, roles_of_org, still_exists
 from tenantry.accounts.models import User
 from tenantry.audit.services import Actor, Target, record_event
 from tenantry.groups.models import Group, GroupMember, GroupRole
@@ -27,8 +27,9 @@ def group_target(group: Group) -> Target:
 
 
 def name_key_of(name: str) -> str:
-    """ "Engineering", "engineering " and "ENGINEERING" name the same group."""
-    return " ".join(fold(name).split())[:64]
+    """The name as compared: "Engineering", " engineering" and "ENGINEERING" are one group."""
+    # Names of emoji or symbols only fold to nothing: then they are compared as written.
+    return " ".join((fold(name).strip() or name.casefold()).split())[:64]
 
 
 async def find_group(db: AsyncSession, *, org_id: UUID, group_id: UUID) -> Group:
@@ -50,15 +51,12 @@ def _name_taken(name: str) -> InvalidInput:
 
 
 async def create_group(db: AsyncSession, *, org: Organization, name: str, description: str, actor: Actor) -> Group:
+    await authority(db, org=org, actor=actor, require=Permission.GROUPS_MANAGE)
     if not await _name_is_free(db, org_id=org.id, name=name):
         raise _name_taken(name)
     group = Group(org_id=org.id, name=name, name_key=name_key_of(name), description=description)
-    try:
-        async with db.begin_nested():
-            db.add(group)
-            await db.flush()
-    except IntegrityError:  # the same name, created in another tab at the same moment
-        raise _name_taken(name) from None
+    db.add(group)
+    await db.flush()
     record_event(
         db,
         actor=actor,
@@ -74,19 +72,16 @@ async def create_group(db: AsyncSession, *, org: Organization, name: str, descri
 async def update_group(
     db: AsyncSession, *, org: Organization, group: Group, name: str, description: str, actor: Actor
 ) -> bool:
+    await authority(db, org=org, actor=actor, require=Permission.GROUPS_MANAGE)
+    await still_exists(db, Group, group.id)
     before = {"name": group.name, "description": group.description}
     after = {"name": name, "description": description}
     if before == after:
         return False
     if name != group.name and not await _name_is_free(db, org_id=org.id, name=name, except_id=group.id):
         raise _name_taken(name)
-    try:
-        async with db.begin_nested():
-            group.name, group.name_key, group.description = name, name_key_of(name), description
-            await db.flush()
-    except IntegrityError:
-        await db.refresh(group)
-        raise _name_taken(name) from None
+    group.name, group.name_key, group.description = name, name_key_of(name), description
+    await db.flush()
     action = "group.renamed" if before["name"] != name else "group.updated"
     record_event(db, actor=actor, action=action, org_id=org.id, target=group_target(group), before=before, after=after)
     await db.flush()
@@ -95,6 +90,8 @@ async def update_group(
 
 async def delete_group(db: AsyncSession, *, org: Organization, group: Group, actor: Actor) -> None:
     """Members leave the group and lose the roles it gave them; they stay in the org."""
+    await authority(db, org=org, actor=actor, require=Permission.GROUPS_MANAGE)
+    await still_exists(db, Group, group.id)
     members = await db.scalar(select(func.count()).select_from(GroupMember).where(GroupMember.group_id == group.id))
     roles = list(
         await db.scalars(
@@ -130,7 +127,6 @@ async def add_group_member(
     group: Group,
     membership: Membership,
     member_label: str,
-    actor_access: EffectivePermissions,
     actor: Actor,
 ) -> bool:
     """Put a member in a group: they hold its roles from their very next request.
@@ -138,18 +134,17 @@ async def add_group_member(
     Joining a group grants its roles, so the granting rule applies to them."""
     if membership.org_id != org.id:
         raise NotFound
+    access = await authority(db, org=org, actor=actor, require=Permission.GROUPS_MANAGE)
+    await still_exists(db, Group, group.id)
+    await still_exists(db, Membership, membership.id)
     already = await db.scalar(
         select(GroupMember.group_id).where(GroupMember.group_id == group.id, GroupMember.membership_id == membership.id)
     )
     if already is not None:
         return False
-    check_may_grant(actor_access, await _group_role_infos(db, org_id=org.id, group_id=group.id), field="member")
-    try:
-        async with db.begin_nested():
-            db.add(GroupMember(group_id=group.id, membership_id=membership.id))
-            await db.flush()
-    except IntegrityError:  # added in another tab at the same moment: the same end state
-        return False
+    check_may_grant(access, await _group_role_infos(db, org_id=org.id, group_id=group.id), field="member")
+    db.add(GroupMember(group_id=group.id, membership_id=membership.id))
+    await db.flush()
     record_event(
         db,
         actor=actor,
@@ -166,6 +161,7 @@ async def remove_group_member(
     db: AsyncSession, *, org: Organization, group: Group, membership: Membership, member_label: str, actor: Actor
 ) -> bool:
     """Take a member out of a group: the roles it gave them are gone on their next request."""
+    await authority(db, org=org, actor=actor, require=Permission.GROUPS_MANAGE)
     result = await db.execute(
         delete(GroupMember).where(GroupMember.group_id == group.id, GroupMember.membership_id == membership.id)
     )
@@ -189,10 +185,11 @@ async def set_group_roles(
     org: Organization,
     group: Group,
     role_ids: set[UUID],
-    actor_access: EffectivePermissions,
     actor: Actor,
 ) -> bool:
     """Make the group's roles exactly `role_ids`: every member holds them through the group."""
+    access = await authority(db, org=org, actor=actor, require=Permission.GROUPS_MANAGE)
+    await still_exists(db, Group, group.id)
     available = {info.role.id: info for info in await roles_of_org(db, org_id=org.id)}
     if role_ids - set(available):
         raise NotFound
@@ -202,7 +199,7 @@ async def set_group_roles(
     added, removed = role_ids - held, held - role_ids
     if not added and not removed:
         return False
-    check_may_grant(actor_access, [available[role_id] for role_id in added])
+    check_may_grant(access, [available[role_id] for role_id in added])
     if removed:
         await db.execute(delete(GroupRole).where(GroupRole.group_id == group.id, GroupRole.role_id.in_(removed)))
     for role_id in sorted(added):

@@ -8,6 +8,7 @@ message next to the field, and nothing changes.
 from __future__ import annotations
 
 import typing
+import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar
@@ -51,6 +52,10 @@ class FormModel(BaseModel):
         # PostgreSQL refuses NUL outright.
         if isinstance(value, str) and _has_control_characters(value):
             msg = "Remove the invisible control characters from this field."
+            raise ValueError(msg)
+        if isinstance(value, str) and value and all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in value):
+            # e.g. a lone zero-width space: looks empty, isn't
+            msg = "Type visible characters, or leave this field empty."
             raise ValueError(msg)
         return value
 

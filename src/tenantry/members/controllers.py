@@ -81,7 +81,6 @@ class MembersController(Controller):
                 org=org,
                 membership=membership,
                 role_ids=set(data.role),
-                actor_access=org_context.permissions,
                 actor=actor,
                 target_label=user.email,
             ),

@@ -54,6 +54,34 @@ def _role_form_page(
     )
 
 
+async def _role_page(
+    db: AsyncSession,
+    org_context: OrgContext,
+    catalog: Catalog,
+    role,
+    *,
+    values: dict | None = None,
+    errors: FormErrors | None = None,
+    status: int = 200,
+) -> Template:
+    org = org_context.org
+    info = next(i for i in await roles_of_org(db, org_id=org.id, with_counts=True) if i.role.id == role.id)
+    return Template(
+        "access/role.html",
+        context={
+            "info": info,
+            "catalog": catalog,
+            "default": await default_role(db, org=org),
+            "values": values
+            or {"name": role.name, "description": role.description, "permissions": sorted(info.permissions)},
+            "errors": errors or {},
+            "held": org_context.permissions.permissions,
+            "is_owner": org_context.permissions.is_owner,
+        },
+        status_code=status,
+    )
+
+
 class RolesController(Controller):
     path = "/roles"
     tags = ["access"]
@@ -119,21 +147,8 @@ class RolesController(Controller):
     async def role_page(
         self, db_session: AsyncSession, org_context: OrgContext, catalog: Catalog, role_id: UUID
     ) -> Template:
-        org = org_context.org
-        role = await find_role(db_session, org_id=org.id, role_id=role_id)
-        info = next(i for i in await roles_of_org(db_session, org_id=org.id, with_counts=True) if i.role.id == role.id)
-        return Template(
-            "access/role.html",
-            context={
-                "info": info,
-                "catalog": catalog,
-                "default": await default_role(db_session, org=org),
-                "values": {"name": role.name, "description": role.description, "permissions": sorted(info.permissions)},
-                "errors": {},
-                "held": org_context.permissions.permissions,
-                "is_owner": org_context.permissions.is_owner,
-            },
-        )
+        role = await find_role(db_session, org_id=org_context.org.id, role_id=role_id)
+        return await _role_page(db_session, org_context, catalog, role)
 
     @post("/{role_id:uuid}", opt=MANAGE)
     async def update(
@@ -171,19 +186,9 @@ class RolesController(Controller):
             )
             return see_other(f"/o/{org.slug}/roles/{role.id}")
         await db_session.refresh(role)
-        info = next(i for i in await roles_of_org(db_session, org_id=org.id, with_counts=True) if i.role.id == role.id)
-        return Template(
-            "access/role.html",
-            context={
-                "info": info,
-                "catalog": catalog,
-                "default": await default_role(db_session, org=org),
-                "values": {**submitted.values("name", "description"), "permissions": _ticked(submitted.form)},
-                "errors": submitted.errors,
-                "held": org_context.permissions.permissions,
-                "is_owner": org_context.permissions.is_owner,
-            },
-            status_code=submitted.status,
+        values = {**submitted.values("name", "description"), "permissions": _ticked(submitted.form)}
+        return await _role_page(
+            db_session, org_context, catalog, role, values=values, errors=submitted.errors, status=submitted.status
         )
 
     @get("/{role_id:uuid}/delete", opt=MANAGE, name="org_role_delete")

@@ -36,6 +36,7 @@ def base_settings(database_url: str, **overrides) -> Settings:
         "argon2_time_cost": 2,
         "argon2_parallelism": 1,
         "base_url": "http://testserver.local",
+        "run_worker": False,  # tests deliver mail themselves (deliver_due), when they mean to
         "permissions_file": str(Path(__file__).resolve().parents[1] / "examples" / "permissions.toml"),
         **overrides,
     }

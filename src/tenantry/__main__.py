@@ -1,4 +1,4 @@
-"""The `tenantry` command: run | migrate | create-staff | check-migrations | make-migration."""
+"""The `tenantry` command: run | migrate | worker | create-staff | check-migrations | make-migration."""
 
 from __future__ import annotations
 
@@ -62,6 +62,32 @@ def migrate() -> None:
         click.echo(f"Upgraded the database schema from revision {before} to {after}.")
     else:
         click.echo(f"The database schema is already up to date (revision {after}).")
+
+
+@main.command()
+def worker() -> None:
+    """Deliver the outbox's mail (for deployments that run it apart from the web instances:
+    set TENANTRY_RUN_WORKER=false on those). Several workers may run at once."""
+    import signal
+
+    from tenantry.db.engine import create_engine, create_sessionmaker
+    from tenantry.mail.worker import run_worker
+
+    settings = _settings()
+
+    async def work() -> None:
+        engine = create_engine(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await run_worker(create_sessionmaker(engine), settings, stop)
+        finally:
+            await engine.dispose()
+
+    click.echo("The mail worker is running; stop it with Ctrl-C.")
+    asyncio.run(work())
 
 
 @main.command("check-migrations")

@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from tenantry.access.catalog import load_catalog
 from tenantry.access.controllers import PermissionsController, RolesController
 from tenantry.access.services import sync_role_templates
-from tenantry.accounts.controllers import AccountController, AuthController
+from tenantry.accounts.controllers import AccountController, AccountMailController, AuthController
 from tenantry.accounts.middleware import SessionAuthMiddleware
 from tenantry.accounts.passwords import Passwords
 from tenantry.config import ConfigError, Settings, get_settings
@@ -29,6 +29,7 @@ from tenantry.db.engine import create_alchemy_config, create_engine, create_sess
 from tenantry.groups.controllers import GroupsController
 from tenantry.lib.ratelimit import RateLimiter
 from tenantry.lib.security_headers import security_headers_hook
+from tenantry.mail.worker import MailWorkerHandle
 from tenantry.members.controllers import MembersController
 from tenantry.orgs.context import PERMISSION_OPT, provide_org_context, require_org_access
 from tenantry.orgs.controllers import OrgController, OrgsController
@@ -81,7 +82,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     portal = Router(
         path="/",
-        route_handlers=[AuthController, AccountController, OrgsController, org_router, logo, accent_css],
+        route_handlers=[
+            AuthController,
+            AccountController,
+            AccountMailController,
+            OrgsController,
+            org_router,
+            logo,
+            accent_css,
+        ],
         include_in_schema=False,
     )
     static_files = create_static_files_router(
@@ -111,6 +120,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             msg = "The database has no tables yet (or is out of date). Run `tenantry migrate` first."
             raise ConfigError(msg) from exc
 
+    mail_worker = MailWorkerHandle()
+
+    async def start_mail_worker() -> None:
+        if settings.run_worker:
+            mail_worker.start(sessionmaker, settings)
+
     app = Litestar(
         route_handlers=[portal, healthz, readyz, static_files],
         plugins=[
@@ -135,7 +150,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[security_headers_hook(hsts=settings.serves_https)],
-        on_startup=[sync_templates],
+        on_startup=[sync_templates, start_mail_worker],
+        on_shutdown=[mail_worker.stop],
         state=State({"runtime": runtime}),
         # Large enough that an oversized logo gets a message next to the field, not an error page.
         request_max_body_size=MAX_REQUEST_BYTES,

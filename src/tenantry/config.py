@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
     mail_from: str = "Tenantry <no-reply@localhost>"
+    # The outbox worker runs inside `tenantry run` unless switched off (then run `tenantry worker`).
+    run_worker: bool = True
+    mail_poll_seconds: float = Field(default=5.0, gt=0)
+    # A message that can't be delivered is retried with growing pauses for this long.
+    mail_retry_hours: int = Field(default=24, ge=1)
 
     # --- access ------------------------------------------------------------------------------------
     # TOML declaring the product's permissions and role templates (see examples/permissions.toml).
@@ -67,6 +72,10 @@ class Settings(BaseSettings):
     signup_limit_per_ip: int = 10
     signup_limit_per_email: int = 5
     signup_window_minutes: int = 60
+    password_reset_limit_per_email: int = 3
+    password_reset_limit_per_ip: int = 20
+    verification_limit_per_user: int = 3
+    mail_window_minutes: int = 60
 
     @property
     def is_development(self) -> bool:

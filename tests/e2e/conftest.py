@@ -23,6 +23,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.conftest import POSTGRES_URL, SECRET, _create_postgres_database
+from tests.mail_sink import MailSink, link_in, start_sink, text_of
 
 CHROMIUM = os.environ.get("TENANTRY_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -46,6 +47,7 @@ class Server:
     database_url: str
     process: subprocess.Popen
     log: Path
+    mail: MailSink  # every email the server sends arrives here, over real SMTP
 
 
 def _free_port() -> int:
@@ -54,7 +56,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _server_env(database_url: str, port: int) -> dict[str, str]:
+def _server_env(database_url: str, port: int, smtp_port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TENANTRY_")}
     env.update(
         TENANTRY_ENV="test",
@@ -67,6 +69,11 @@ def _server_env(database_url: str, port: int) -> dict[str, str]:
         TENANTRY_ARGON2_TIME_COST="2",
         TENANTRY_ARGON2_PARALLELISM="1",
         TENANTRY_LOG_LEVEL="WARNING",
+        TENANTRY_SMTP_HOST="127.0.0.1",
+        TENANTRY_SMTP_PORT=str(smtp_port),
+        TENANTRY_SMTP_TLS="none",
+        TENANTRY_MAIL_FROM="Tenantry <no-reply@e2e.example>",
+        TENANTRY_MAIL_POLL_SECONDS="0.2",
         # Every browser test signs up from 127.0.0.1; the limits have their own integration tests.
         TENANTRY_SIGNUP_LIMIT_PER_IP="1000",
         TENANTRY_SIGNIN_LIMIT_PER_IP="1000",
@@ -85,7 +92,8 @@ def server(request, tmp_path_factory, worker_id_safe) -> Iterator[Server]:
         with ThreadPoolExecutor(max_workers=1) as pool:  # Playwright may already own this thread's loop
             database_url = pool.submit(asyncio.run, _create_postgres_database(f"e2e_{worker_id_safe}")).result()
     port = _free_port()
-    env = _server_env(database_url, port)
+    controller, sink = start_sink()
+    env = _server_env(database_url, port, controller.port)
     subprocess.run([sys.executable, "-m", "tenantry", "migrate"], env=env, check=True, capture_output=True)
     log = folder / "server.log"
     with log.open("w") as out:
@@ -101,9 +109,10 @@ def server(request, tmp_path_factory, worker_id_safe) -> Iterator[Server]:
     else:
         process.kill()
         pytest.fail(f"the server did not start:\n{log.read_text()}")
-    yield Server(base_url=base_url, database_url=database_url, process=process, log=log)
+    yield Server(base_url=base_url, database_url=database_url, process=process, log=log, mail=sink)
     process.terminate()
     process.wait(timeout=10)
+    controller.stop()
 
 
 @pytest.fixture(scope="session")
@@ -183,13 +192,21 @@ def unique_email(prefix: str) -> str:
     return f"{prefix}-{time.time_ns()}@e2e.example"
 
 
-def sign_up(page: Page, name: str, email: str, password: str = PASSWORD) -> None:
+def sign_up(page: Page, server: Server, name: str, email: str, password: str = PASSWORD) -> None:
+    """Create an account and confirm its address from the email, as a person would."""
     page.goto("/signup")
     page.get_by_label("Your name").fill(name)
     page.get_by_label("Work email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Create account").click()
     page.wait_for_url(re.compile(r"/orgs/new$"))
+    confirm_email(page, server, email)
+    page.goto("/orgs/new")
+
+
+def confirm_email(page: Page, server: Server, email: str) -> None:
+    [message] = server.mail.wait_for(email)
+    page.goto(link_in(text_of(message), "/verify-email/"))
 
 
 def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:

@@ -58,7 +58,7 @@ def permission_row(page: Page, key: str):
 
 def test_a_new_hire_gains_and_loses_api_access_with_the_engineering_group(page: Page, new_context, server):
     admin_email, hire_email = unique_email("ada"), unique_email("nina")
-    sign_up(page, "Ada Admin", admin_email)
+    sign_up(page, server, "Ada Admin", admin_email)
     page.get_by_label("Organization name").fill("Initech")
     page.get_by_role("button", name="Create organization").click()
     slug = page.url.rsplit("/", 1)[-1]
@@ -80,7 +80,7 @@ def test_a_new_hire_gains_and_loses_api_access_with_the_engineering_group(page: 
 
     hire = new_context(viewport={"width": 1280, "height": 860}).new_page()
     watch_console(hire)
-    sign_up(hire, "Nina New", hire_email)
+    sign_up(hire, server, "Nina New", hire_email)
     join_as_member(server.database_url, slug, hire_email)
     hire.goto(f"/o/{slug}")
     hire.get_by_role("link", name="What you can do here, and why →").click()
@@ -121,9 +121,9 @@ def test_a_new_hire_gains_and_loses_api_access_with_the_engineering_group(page: 
 
 def test_roles_change_inline_on_the_members_list(page: Page, server):
     owner_email, mate_email = unique_email("olaf"), unique_email("milo")
-    sign_up(page, "Milo Mate", mate_email)
+    sign_up(page, server, "Milo Mate", mate_email)
     page.context.clear_cookies()
-    sign_up(page, "Olaf Owner", owner_email)
+    sign_up(page, server, "Olaf Owner", owner_email)
     page.get_by_label("Organization name").fill("Hooli")
     page.get_by_role("button", name="Create organization").click()
     slug = page.url.rsplit("/", 1)[-1]

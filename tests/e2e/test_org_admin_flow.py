@@ -49,7 +49,7 @@ def create_org(page: Page, name: str) -> str:
 
 def test_owner_manages_members_settings_sessions_and_deletes(page: Page, new_context, server):
     email = unique_email("olga")
-    sign_up(page, "Olga Owner", email)
+    sign_up(page, server, "Olga Owner", email)
     slug = create_org(page, "Umbrella Health")
     seed_members(server.database_url, slug, ["Zoe Zimmer", "Yusuf Yilmaz", "Xavier Xu", "Wanda Wu"])
 
@@ -119,11 +119,11 @@ def test_owner_manages_members_settings_sessions_and_deletes(page: Page, new_con
 
 def test_a_member_sees_403_in_the_org_layout(page: Page, new_context, server):
     owner_email, member_email = unique_email("owen"), unique_email("mona")
-    sign_up(page, "Owen Owner", owner_email)
+    sign_up(page, server, "Owen Owner", owner_email)
     slug = create_org(page, "Wayne Works")
     member = new_context(viewport={"width": 1280, "height": 860}).new_page()
     watch_console(member)
-    sign_up(member, "Mona Member", member_email)
+    sign_up(member, server, "Mona Member", member_email)
 
     async def join() -> None:
         from tenantry.accounts.services import find_user_by_email
@@ -148,7 +148,7 @@ def test_a_member_sees_403_in_the_org_layout(page: Page, new_context, server):
 
 
 def test_a_double_click_creates_one_organization(page: Page, server):
-    sign_up(page, "Dora Double", unique_email("dora"))
+    sign_up(page, server, "Dora Double", unique_email("dora"))
     page.get_by_label("Organization name").fill("Twice Inc")
     page.get_by_role("button", name="Create organization").dblclick()
     expect(page).to_have_url(re.compile(r"/o/twice-inc$"))

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from tenantry.db.engine import create_engine
 from tenantry.orgs.models import Organization
 from tests.conftest import base_settings
-from tests.e2e.conftest import PASSWORD, look, run_async, sign_in, sign_up, unique_email
+from tests.e2e.conftest import PASSWORD, confirm_email, look, run_async, sign_in, sign_up, unique_email
 
 
 def logo_file(tmp_path) -> str:
@@ -66,6 +66,12 @@ def test_sign_up_create_two_orgs_switch_sign_out_and_back_in(page: Page, new_con
     page.get_by_role("button", name="Create account").click()
 
     expect(page.get_by_role("heading", name="Create your first organization")).to_be_visible()
+    expect(page.get_by_text("Confirm your email address: we sent a link to")).to_be_visible()
+    expect(page.get_by_label("Organization name")).to_have_count(0)
+    look(page, "04-confirm-email")
+    confirm_email(page, server, email)
+    expect(page.get_by_text("Your email address is confirmed. Thank you!")).to_be_visible()
+    page.goto("/orgs/new")
     look(page, "04-first-org")
     page.get_by_label("Organization name").fill("Acme Rockets")
     expect(page.locator("#slug-hint")).to_have_text("Your address will be /o/acme-rockets")
@@ -120,7 +126,7 @@ def test_sign_up_create_two_orgs_switch_sign_out_and_back_in(page: Page, new_con
 
     # Another person can't reach Alice's orgs, by slug or by id.
     other = new_context(viewport={"width": 1280, "height": 860}).new_page()
-    sign_up(other, "Bob Outsider", unique_email("bob"))
+    sign_up(other, server, "Bob Outsider", unique_email("bob"))
     for path in ("/o/acme-rockets", "/o/acme-rockets/members", "/o/acme-rockets/settings", "/o/beta-labs"):
         response = other.goto(path)
         assert response.status == 404, path
@@ -134,7 +140,7 @@ def test_sign_up_create_two_orgs_switch_sign_out_and_back_in(page: Page, new_con
 
 def test_org_pages_read_well_at_phone_width(new_context, server):
     page = new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
-    sign_up(page, "Paula Phone", unique_email("paula"))
+    sign_up(page, server, "Paula Phone", unique_email("paula"))
     look(page, "m01-first-org")
     page.get_by_label("Organization name").fill("Pocket Org")
     page.get_by_role("button", name="Create organization").click()

@@ -1,7 +1,7 @@
 """Integration fixtures: the app on a real database, an HTTP client, and the named personas.
 
 Olivia owns Acme, Adam administers it, Mia is a member, Gus is in Globex only, Sam is support
-staff. They all use PASSWORD.
+staff, Nora has just signed up and not confirmed her address yet. They all use PASSWORD.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ class World:
     mia: User
     gus: User
     sam: User
+    nora: User
     acme: Organization
     globex: Organization
     developer: Role  # Acme's own role: projects and API access
@@ -94,7 +95,9 @@ async def db(sessionmaker) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def make_user(db: AsyncSession, name: str, email: str, *, staff_role: str | None = None) -> User:
+async def make_user(
+    db: AsyncSession, name: str, email: str, *, staff_role: str | None = None, verified: bool = True
+) -> User:
     return await create_user(
         db,
         name=name,
@@ -103,6 +106,7 @@ async def make_user(db: AsyncSession, name: str, email: str, *, staff_role: str 
         actor=Actor.system("tests"),
         is_staff=staff_role is not None,
         staff_role=staff_role,
+        email_verified=verified,
     )
 
 
@@ -134,6 +138,7 @@ async def build_world(sessionmaker: async_sessionmaker) -> World:
         mia = await make_user(db, "Mia Member", "mia@acme.example")
         gus = await make_user(db, "Gus Globex", "gus@globex.example")
         sam = await make_user(db, "Sam Support", "sam@vendor.example", staff_role="support")
+        nora = await make_user(db, "Nora Newcomer", "nora@newcomer.example", verified=False)
         acme = await create_organization(
             db, creator=olivia, name="Acme", slug="acme", brand_color="#d97706", logo=None, actor=system
         )
@@ -188,6 +193,7 @@ async def build_world(sessionmaker: async_sessionmaker) -> World:
         mia=mia,
         gus=gus,
         sam=sam,
+        nora=nora,
         acme=acme,
         globex=globex,
         developer=developer,

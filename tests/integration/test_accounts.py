@@ -52,7 +52,7 @@ async def test_sign_up_email_is_case_insensitive_and_unique(client, db, world):
     response = await sign_up(client, email="  OLIVIA@Acme.Example ")
     assert response.status_code == 422
     assert "already exists" in field_error(response.text, "email")
-    assert await count(db, User) == 5
+    assert await count(db, User) == 6
 
 
 @pytest.mark.parametrize(
@@ -344,7 +344,7 @@ async def test_the_same_address_signed_up_twice_at_once_is_a_clear_message(clien
     response = await sign_up(client, email="mia@acme.example")
     assert response.status_code == 422
     assert "already exists" in field_error(response.text, "email")
-    assert await count(db, User) == 5
+    assert await count(db, User) == 6
 
 
 async def test_sessions_that_timed_out_are_not_listed_nor_counted(client, world, db, monkeypatch, settings):

@@ -65,11 +65,41 @@ async def mia_membership(world: World, db) -> dict:
     return {"membership_id": str(world.memberships["mia"].id)}
 
 
+async def reset_token(world: World, db) -> str:
+    return await _token(world, db, "reset_password")
+
+
+async def set_token(world: World, db) -> str:
+    return await _token(world, db, "set_password")
+
+
+async def _token(world: World, db, purpose: str) -> str:
+    from tenantry.accounts.models import TokenPurpose, User
+    from tenantry.accounts.tokens import issue_token
+
+    mia = await db.get(User, world.mia.id)
+    token = await issue_token(db, user=mia, purpose=TokenPurpose(purpose))
+    await db.commit()
+    return f"/{purpose.replace('_', '-')}/{token}"
+
+
 MUTATIONS = [
     Mutation("/signup", "user.signed_up", None, {"name": "Nora", "email": "nora@x.example", "password": PASSWORD}),
     Mutation("/login", "user.signed_in", None, {"email": "mia@acme.example", "password": PASSWORD}),
     Mutation("/login", "user.sign_in_failed", None, {"email": "mia@acme.example", "password": "wrong!!!"}),
     Mutation("/logout", "user.signed_out", "mia"),
+    Mutation("/forgot-password", "user.password_reset_requested", None, {"email": "mia@acme.example"}),
+    Mutation(
+        "/reset-password/{token:str}",
+        "user.password_reset",
+        None,
+        {"password": "a brand new passphrase"},
+        path=reset_token,
+    ),
+    Mutation(
+        "/set-password/{token:str}", "user.password_set", None, {"password": "a brand new passphrase"}, path=set_token
+    ),
+    Mutation("/account/verification", "user.verification_sent", "nora", {"next": "/orgs/new"}),
     Mutation("/account/profile", "user.profile_updated", "mia", {"name": "Mia M."}),
     Mutation(
         "/account/password",

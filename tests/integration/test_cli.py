@@ -119,3 +119,42 @@ def test_check_migrations_passes(cli_env, engine):
     result = CliRunner().invoke(main, ["check-migrations"])
     assert result.exit_code == 0, result.output
     assert "The migrations match the models." in result.output
+
+
+def test_the_worker_command_delivers_and_stops_on_sigterm(settings, engine, tmp_path):
+    import signal
+    import time
+
+    from tenantry.db.engine import create_sessionmaker
+    from tenantry.mail.outbox import enqueue
+    from tenantry.mail.rendering import RenderedEmail
+    from tests.mail_sink import start_sink
+
+    async def queue() -> None:
+        own = create_engine(settings)
+        async with create_sessionmaker(own)() as db:
+            enqueue(db, to="someone@x.example", kind="test", email=RenderedEmail("Hi", "Text", "<p>Html</p>"))
+            await db.commit()
+        await own.dispose()
+
+    asyncio.run(queue())
+    controller, sink = start_sink()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TENANTRY_")}
+    env.update(
+        TENANTRY_SECRET_KEY=SECRET,
+        TENANTRY_DATABASE_URL=settings.database_url,
+        TENANTRY_SMTP_HOST="127.0.0.1",
+        TENANTRY_SMTP_PORT=str(controller.port),
+        TENANTRY_SMTP_TLS="none",
+        TENANTRY_MAIL_POLL_SECONDS="0.2",
+    )
+    worker = subprocess.Popen([*TENANTRY, "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        sink.wait_for("someone@x.example", timeout=20)
+    finally:
+        time.sleep(0.3)
+        worker.send_signal(signal.SIGTERM)
+        _out, err = worker.communicate(timeout=20)
+        controller.stop()
+    assert worker.returncode == 0, err
+    assert len(sink.messages) == 1

@@ -34,6 +34,10 @@ FORMS = [
     ("olivia", "/o/acme/settings", "/o/acme/settings/branding"),
     ("olivia", "/o/acme/settings/delete", "/o/acme/settings/delete"),
     ("olivia", "/o/acme", "/logout"),
+    (None, "/forgot-password", "/forgot-password"),
+    (None, "/reset-password/{reset}", "/reset-password/{reset}"),
+    (None, "/set-password/{set}", "/set-password/{set}"),
+    ("nora", "/account", "/account/verification"),
     ("olivia", "/o/acme/members", "/o/acme/members/{mia}/roles"),
     ("olivia", "/o/acme/roles/new", "/o/acme/roles/new"),
     ("olivia", "/o/acme/roles", "/o/acme/roles/default"),
@@ -48,12 +52,22 @@ FORMS = [
 ]
 
 
-def ids(world) -> dict[str, str]:
+async def ids(world, db) -> dict[str, str]:
+    from tenantry.accounts.models import TokenPurpose, User
+    from tenantry.accounts.tokens import issue_token
+
+    mia = await db.get(User, world.mia.id)
+    tokens = {
+        "reset": await issue_token(db, user=mia, purpose=TokenPurpose.RESET_PASSWORD),
+        "set": await issue_token(db, user=mia, purpose=TokenPurpose.SET_PASSWORD),
+    }
+    await db.commit()
     return {
         "developer": str(world.developer.id),
         "engineering": str(world.engineering.id),
         "mia": str(world.memberships["mia"].id),
         "adam": str(world.memberships["adam"].id),
+        **tokens,
     }
 
 
@@ -144,12 +158,13 @@ def test_every_unsafe_route_has_a_form_here(app):
 
 
 @pytest.mark.parametrize(("who", "page", "action"), FORMS, ids=[f[2] for f in FORMS])
-async def test_no_input_gives_a_server_error(client, world, who, page, action):
+async def test_no_input_gives_a_server_error(client, world, db, who, page, action):
     if who:
         await sign_in(client, getattr(world, who), user_agent="fuzzer")
         await sign_in(client, getattr(world, who))
-    html = (await client.get(page.format(**ids(world)))).text
-    form = find_form(html, action.replace("{id}", "{x}"))
+    values = await ids(world, db)
+    html = (await client.get(page.format(**values))).text
+    form = find_form(html, action.format(**values) if "{reset}" in action or "{set}" in action else action)
 
     @settings(
         max_examples=12,

@@ -152,12 +152,16 @@ async def test_public_routes_are_few_and_known(app):
         "/api/schema",
         "/api/schema/openapi.json",
         "/api/schema/{path:str}",
+        "/forgot-password",
         "/healthz",
         "/login",
         "/media/logos/{org_id:uuid}/{sha256:str}",
         "/readyz",
+        "/reset-password/{token:str}",
+        "/set-password/{token:str}",
         "/signup",
         "/theme/accent/{hex_color:str}",
+        "/verify-email/{token:str}",
     ]
 
 
@@ -173,6 +177,7 @@ async def test_every_page_opens_for_an_owner_with_real_ids(client, world):
         "org_id": str(world.acme.id),
         "hex_color": "d97706",
         "path": "openapi.json",
+        "token": "not-a-real-token",
     }
     await sign_in(client, world.olivia)
     opened = 0

@@ -5,19 +5,27 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import Cookie
+from litestar.datastructures import Cookie, ResponseHeader
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.accounts import services
-from tenantry.accounts.models import User, UserSession
+from tenantry.accounts.models import TokenPurpose, User, UserSession
 from tenantry.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Passwords
-from tenantry.accounts.schemas import ChangePasswordForm, ProfileForm, SignInForm, SignUpForm
+from tenantry.accounts.schemas import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    NewPasswordForm,
+    ProfileForm,
+    SignInForm,
+    SignUpForm,
+)
 from tenantry.accounts.sessions import SESSION_COOKIE, NewSession, list_sessions
+from tenantry.accounts.tokens import BadToken, TokenProblem, find_token
 from tenantry.audit.services import Actor
 from tenantry.config import Settings
-from tenantry.lib.forms import form_values, parse_form, submit_form
+from tenantry.lib.forms import InvalidInput, form_values, parse_form, submit_form
 from tenantry.lib.ratelimit import RateLimiter
 from tenantry.web.responses import safe_next, see_other
 
@@ -162,6 +170,163 @@ class AuthController(Controller):
         return see_other("/login", cookies=[cleared_session_cookie(settings)])
 
 
+TOKEN_PAGE = {"public": True}
+# A link with a secret in it must not leak through the Referer of whatever the page links to.
+NO_REFERRER = [ResponseHeader(name="Referrer-Policy", value="no-referrer")]
+TOKEN_PAGES = {
+    TokenPurpose.RESET_PASSWORD: {
+        "title": "Choose a new password",
+        "button": "Save new password",
+        "path": "reset-password",
+    },
+    TokenPurpose.SET_PASSWORD: {"title": "Choose your password", "button": "Save and sign in", "path": "set-password"},
+}
+TOKEN_PROBLEMS = {
+    TokenProblem.UNKNOWN: "This link isn't valid. Check that you copied all of it from the email.",
+    TokenProblem.EXPIRED: "This link has expired.",
+    TokenProblem.USED: "This link has already been used.",
+}
+
+
+class AccountMailController(Controller):
+    """Links that arrive by email: confirm an address, reset or set a password."""
+
+    tags = ["accounts"]
+
+    @get("/forgot-password", opt=PUBLIC, name="forgot_password")
+    async def forgot_page(self) -> Template:
+        return Template("accounts/forgot.html", context={"values": {}, "errors": {}, "sent_to": None})
+
+    @post("/forgot-password", opt=PUBLIC)
+    async def forgot(
+        self, request: Request, db_session: AsyncSession, limiter: RateLimiter, settings: Settings, actor: Actor
+    ) -> Template:
+        form = await request.form()
+        data, errors = parse_form(ForgotPasswordForm, form)
+        if not data:
+            return Template(
+                "accounts/forgot.html",
+                context={"values": form_values(form, "email"), "errors": errors, "sent_to": None},
+                status_code=422,
+            )
+        await services.request_password_reset(
+            db_session, limiter=limiter, settings=settings, email=data.email, actor=actor
+        )
+        # The same answer whether or not there is such an account.
+        return Template("accounts/forgot.html", context={"values": {}, "errors": {}, "sent_to": data.email})
+
+    @get("/reset-password/{token:str}", opt=PUBLIC, response_headers=NO_REFERRER, name="reset_password")
+    async def reset_page(self, db_session: AsyncSession, token: str) -> Template:
+        return await _token_page(db_session, token, TokenPurpose.RESET_PASSWORD)
+
+    @post("/reset-password/{token:str}", opt=PUBLIC, response_headers=NO_REFERRER)
+    async def reset(
+        self,
+        request: Request,
+        db_session: AsyncSession,
+        passwords: Passwords,
+        settings: Settings,
+        actor: Actor,
+        token: str,
+    ) -> Template | Redirect:
+        return await _set_password(request, db_session, passwords, settings, actor, token, TokenPurpose.RESET_PASSWORD)
+
+    @get("/set-password/{token:str}", opt=PUBLIC, response_headers=NO_REFERRER, name="set_password")
+    async def set_page(self, db_session: AsyncSession, token: str) -> Template:
+        return await _token_page(db_session, token, TokenPurpose.SET_PASSWORD)
+
+    @post("/set-password/{token:str}", opt=PUBLIC, response_headers=NO_REFERRER)
+    async def set_first(
+        self,
+        request: Request,
+        db_session: AsyncSession,
+        passwords: Passwords,
+        settings: Settings,
+        actor: Actor,
+        token: str,
+    ) -> Template | Redirect:
+        return await _set_password(request, db_session, passwords, settings, actor, token, TokenPurpose.SET_PASSWORD)
+
+    @get("/verify-email/{token:str}", opt=PUBLIC, response_headers=NO_REFERRER, name="verify_email")
+    async def verify(self, request: Request, db_session: AsyncSession, actor: Actor, token: str) -> Template | Redirect:
+        try:
+            await services.verify_email(db_session, token=token, actor=actor)
+        except BadToken as exc:
+            return Template(
+                "accounts/link_problem.html",
+                context={"problem": TOKEN_PROBLEMS[exc.problem], "purpose": "verify"},
+                status_code=400,
+            )
+        flash(request, "Your email address is confirmed. Thank you!", category="success")
+        return see_other("/" if request.scope.get("user") else "/login")
+
+
+async def _token_page(
+    db: AsyncSession, token: str, purpose: TokenPurpose, errors: dict | None = None, status: int = 200
+) -> Template:
+    try:
+        found = await find_token(db, token, purpose=purpose)
+    except BadToken as exc:
+        return Template(
+            "accounts/link_problem.html",
+            context={"problem": TOKEN_PROBLEMS[exc.problem], "purpose": "password"},
+            status_code=400,
+        )
+    return Template(
+        "accounts/set_password.html",
+        context={
+            "page": TOKEN_PAGES[purpose],
+            "token": token,
+            "email": found.user.email,
+            "errors": errors or {},
+            "hint": PASSWORD_HINT,
+        },
+        status_code=status,
+    )
+
+
+async def _set_password(
+    request: Request,
+    db: AsyncSession,
+    passwords: Passwords,
+    settings: Settings,
+    actor: Actor,
+    token: str,
+    purpose: TokenPurpose,
+) -> Template | Redirect:
+    form = await request.form()
+    data, errors = parse_form(NewPasswordForm, form)
+    if data:
+        try:
+            signed_in = await services.set_password_with_token(
+                db,
+                passwords=passwords,
+                settings=settings,
+                token=token,
+                purpose=purpose,
+                new_password=data.password,
+                actor=actor,
+            )
+        except BadToken as exc:
+            return Template(
+                "accounts/link_problem.html",
+                context={"problem": TOKEN_PROBLEMS[exc.problem], "purpose": "password"},
+                status_code=400,
+            )
+        except InvalidInput as exc:
+            errors = exc.errors
+        else:
+            flash(
+                request,
+                "Your password is saved. Every other session has been signed out."
+                if purpose == TokenPurpose.RESET_PASSWORD
+                else f"Welcome, {signed_in.user.name}!",
+                category="success",
+            )
+            return see_other("/", cookies=[session_cookie(signed_in.session, settings)])
+    return await _token_page(db, token, purpose, errors=errors, status=422)
+
+
 class AccountController(Controller):
     path = "/account"
     tags = ["accounts"]
@@ -219,6 +384,29 @@ class AccountController(Controller):
         return Template(
             "accounts/profile.html", context=_profile_context(user, password_errors=submitted.errors), status_code=422
         )
+
+    @post("/verification")
+    async def resend_verification(
+        self,
+        request: Request,
+        db_session: AsyncSession,
+        user: User,
+        limiter: RateLimiter,
+        settings: Settings,
+        actor: Actor,
+    ) -> Redirect:
+        sent = await services.resend_verification(
+            db_session, limiter=limiter, settings=settings, user_id=user.id, actor=actor
+        )
+        flash(
+            request,
+            f"We sent a new link to {user.email}. It works for 48 hours."
+            if sent
+            else "Your email address is already confirmed.",
+            category="success",
+        )
+        back = (await request.form()).get("next")
+        return see_other(safe_next(back if isinstance(back, str) else None))
 
     @get("/sessions", name="sessions")
     async def sessions_page(

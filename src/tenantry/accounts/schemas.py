@@ -53,3 +53,11 @@ class ProfileForm(FormModel):
 class ChangePasswordForm(FormModel):
     current_password: PasswordInput
     new_password: PasswordInput
+
+
+class ForgotPasswordForm(FormModel):
+    email: LooseEmail
+
+
+class NewPasswordForm(FormModel):
+    password: PasswordInput

@@ -10,13 +10,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.accounts import sessions
-from tenantry.accounts.models import User, UserSession
+from tenantry.accounts.models import TokenPurpose, User, UserSession
 from tenantry.accounts.passwords import Passwords, password_problem
 from tenantry.accounts.schemas import normalize_email
+from tenantry.accounts.tokens import find_token, issue_token, use_token
 from tenantry.audit.services import Actor, Target, record_event
 from tenantry.config import Settings
+from tenantry.lib.clock import utcnow
 from tenantry.lib.forms import InvalidInput
 from tenantry.lib.ratelimit import Limit, RateLimiter
+from tenantry.mail.messages import send_password_changed_email, send_password_reset_email, send_verification_email
 from tenantry.members.services import follow_user_rename
 
 WRONG_CREDENTIALS = "That email and password don't match an account. Check both and try again."
@@ -54,11 +57,19 @@ async def create_user(
     actor: Actor,
     is_staff: bool = False,
     staff_role: str | None = None,
+    email_verified: bool = False,
 ) -> User:
     """Insert a user; the address must be free (checked again by the unique index)."""
     if await find_user_by_email(db, email) is not None:
         raise InvalidInput.on("email", "An account with this email address already exists. Sign in instead.")
-    user = User(name=name, email=email, password_hash=password_hash, is_staff=is_staff, staff_role=staff_role)
+    user = User(
+        name=name,
+        email=email,
+        password_hash=password_hash,
+        is_staff=is_staff,
+        staff_role=staff_role,
+        email_verified_at=utcnow() if email_verified else None,
+    )
     try:
         async with db.begin_nested():
             db.add(user)
@@ -104,6 +115,9 @@ async def sign_up(
     user = await create_user(db, name=name, email=email, password_hash=await passwords.hash(password), actor=actor)
     as_user = actor.as_user(user.id, actor_label(user))
     record_event(db, actor=as_user, action="user.signed_up", target=user_target(user), after={"name": name})
+    send_verification_email(
+        db, settings, user=user, token=await issue_token(db, user=user, purpose=TokenPurpose.VERIFY_EMAIL)
+    )
     new_session = sessions.create_session(db, user=user, settings=settings, ip=actor.ip, user_agent=actor.user_agent)
     await db.flush()
     return SignedIn(user=user, session=new_session)
@@ -216,8 +230,102 @@ async def change_password(
         target=user_target(user),
         after={"sessions_ended": max(0, ended - 1)},
     )
+    send_password_changed_email(db, settings, user=user, ip=actor.ip)
     await db.flush()
     return new_session
+
+
+# --- account mail: verification, reset, first password ---------------------------------------
+
+
+def _mail_limits(settings: Settings) -> tuple[Limit, Limit, Limit]:
+    window = settings.mail_window_minutes * 60
+    return (
+        Limit("reset:ip", settings.password_reset_limit_per_ip, window),
+        Limit("reset:email", settings.password_reset_limit_per_email, window),
+        Limit("verify:user", settings.verification_limit_per_user, window),
+    )
+
+
+async def resend_verification(
+    db: AsyncSession, *, limiter: RateLimiter, settings: Settings, user_id: UUID, actor: Actor
+) -> bool:
+    """A new confirmation link (the old one stops working). False when already confirmed."""
+    user = await _load_user(db, user_id)
+    if user.email_verified_at is not None:
+        return False
+    await limiter.hit(_mail_limits(settings)[2], str(user.id))
+    send_verification_email(
+        db, settings, user=user, token=await issue_token(db, user=user, purpose=TokenPurpose.VERIFY_EMAIL)
+    )
+    record_event(db, actor=actor, action="user.verification_sent", target=user_target(user))
+    await db.flush()
+    return True
+
+
+async def verify_email(db: AsyncSession, *, token: str, actor: Actor) -> User:
+    """The link from the confirmation email was opened: the address is the user's."""
+    user = await use_token(db, token, purpose=TokenPurpose.VERIFY_EMAIL)
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+        record_event(
+            db, actor=actor.as_user(user.id, actor_label(user)), action="user.email_verified", target=user_target(user)
+        )
+    await db.flush()
+    return user
+
+
+async def request_password_reset(
+    db: AsyncSession, *, limiter: RateLimiter, settings: Settings, email: str, actor: Actor
+) -> None:
+    """Send a reset link if there is such an account. The caller says the same thing either way."""
+    try:
+        normalized = normalize_email(email)
+    except ValueError:
+        normalized = email.strip().lower()
+    per_ip, per_email, _ = _mail_limits(settings)
+    await limiter.hit(per_ip, actor.ip)
+    await limiter.hit(per_email, normalized)
+    user = await find_user_by_email(db, normalized)
+    if user is None:
+        return
+    token = await issue_token(db, user=user, purpose=TokenPurpose.RESET_PASSWORD)
+    send_password_reset_email(db, settings, user=user, token=token)
+    record_event(db, actor=actor, action="user.password_reset_requested", target=user_target(user))
+    await db.flush()
+
+
+async def set_password_with_token(
+    db: AsyncSession,
+    *,
+    passwords: Passwords,
+    settings: Settings,
+    token: str,
+    purpose: TokenPurpose,
+    new_password: str,
+    actor: Actor,
+) -> SignedIn:
+    """Reset a forgotten password, or set the first one from a welcome email. Every session ends;
+    this browser is signed in afresh. The link proves the mailbox, so the address counts as
+    confirmed."""
+    found = await find_token(db, token, purpose=purpose)  # a refused password doesn't spend the link
+    problem = password_problem(new_password, email=found.user.email, name=found.user.name)
+    if problem:
+        raise InvalidInput.on("password", problem)
+    user = await use_token(db, token, purpose=purpose)
+    user.password_hash = await passwords.hash(new_password)
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+    await sessions.end_other_sessions(db, user_id=user.id, keep_session_id=None)
+    new_session = sessions.create_session(db, user=user, settings=settings, ip=actor.ip, user_agent=actor.user_agent)
+    as_user = actor.as_user(user.id, actor_label(user))
+    if purpose == TokenPurpose.RESET_PASSWORD:
+        record_event(db, actor=as_user, action="user.password_reset", target=user_target(user))
+        send_password_changed_email(db, settings, user=user, ip=actor.ip)
+    else:
+        record_event(db, actor=as_user, action="user.password_set", target=user_target(user))
+    await db.flush()
+    return SignedIn(user=user, session=new_session)
 
 
 async def revoke_session(db: AsyncSession, *, user_id: UUID, session_id: UUID, actor: Actor) -> bool:

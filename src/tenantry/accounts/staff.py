@@ -39,6 +39,7 @@ async def create_staff_account(settings: Settings, *, email: str, name: str, rol
                     actor=actor,
                     is_staff=True,
                     staff_role=role,
+                    email_verified=True,  # an operator created it
                 )
             except InvalidInput:
                 msg = f"An account with {email} already exists."

@@ -9,6 +9,7 @@ from tenantry.accounts import models as accounts_models  # noqa: F401
 from tenantry.audit import models as audit_models  # noqa: F401
 from tenantry.groups import models as groups_models  # noqa: F401
 from tenantry.lib import ratelimit  # noqa: F401
+from tenantry.mail import models as mail_models  # noqa: F401
 from tenantry.members import models as members_models  # noqa: F401
 from tenantry.orgs import models as orgs_models  # noqa: F401
 

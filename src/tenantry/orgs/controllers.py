@@ -80,6 +80,7 @@ class OrgsController(Controller):
     ) -> Template | Redirect:
         form = await request.form()
         data, errors = parse_form(CreateOrgForm, form)
+        status = 422
         try:
             logo = await _uploaded_logo(form)
         except InvalidInput as exc:
@@ -96,14 +97,14 @@ class OrgsController(Controller):
                     actor=actor,
                 )
             except InvalidInput as exc:
-                errors = exc.errors
+                errors, status = exc.errors, exc.status
             else:
                 flash(request, f"{org.name} is ready. You are its owner.", category="success")
                 return see_other(f"/o/{org.slug}")
         return Template(
             "orgs/new.html",
             context={"values": form_values(form, "name", "slug", "brand_color"), "errors": errors},
-            status_code=422,
+            status_code=status,
         )
 
 

@@ -15,6 +15,7 @@ from tenantry.access.permissions import BuiltinRole
 from tenantry.access.services import role_sort_key, template_role
 from tenantry.accounts.models import User
 from tenantry.audit.services import Actor, Target, record_event
+from tenantry.lib.errors import NotPermitted
 from tenantry.lib.forms import InvalidInput
 from tenantry.members.models import Membership, MembershipStatus
 from tenantry.members.services import count_active_members, create_membership
@@ -42,7 +43,9 @@ async def create_organization(
     logo: Logo | None,
     actor: Actor,
 ) -> Organization:
-    """Create an org; its creator becomes its owner."""
+    """Create an org; its creator becomes its owner. Only with a confirmed email address."""
+    if creator.email_verified_at is None:
+        raise NotPermitted.on("__all__", f"Confirm your email address first: we sent a link to {creator.email}.")
     if slug:
         problem = slug_problem(slug)
         if problem:

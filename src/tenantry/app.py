@@ -27,6 +27,7 @@ from tenantry.accounts.passwords import Passwords
 from tenantry.config import ConfigError, Settings, get_settings
 from tenantry.db.engine import create_alchemy_config, create_engine, create_sessionmaker
 from tenantry.groups.controllers import GroupsController
+from tenantry.invitations.controllers import InvitationsController, JoinController
 from tenantry.lib.ratelimit import RateLimiter
 from tenantry.lib.security_headers import security_headers_hook
 from tenantry.mail.worker import MailWorkerHandle
@@ -75,7 +76,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     org_router = Router(
         path=ORG_PREFIX,
-        route_handlers=[OrgController, MembersController, GroupsController, RolesController, PermissionsController],
+        route_handlers=[
+            OrgController,
+            MembersController,
+            InvitationsController,
+            GroupsController,
+            RolesController,
+            PermissionsController,
+        ],
         guards=[require_org_access],
         dependencies={"org_context": Provide(provide_org_context, sync_to_thread=False)},
         include_in_schema=False,
@@ -87,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AccountController,
             AccountMailController,
             OrgsController,
+            JoinController,
             org_router,
             logo,
             accent_css,

@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     password_reset_limit_per_email: int = 3
     password_reset_limit_per_ip: int = 20
     verification_limit_per_user: int = 3
+    invitation_limit_per_org_hour: int = 1000
     mail_window_minutes: int = 60
 
     @property

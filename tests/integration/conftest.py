@@ -6,6 +6,7 @@ staff, Nora has just signed up and not confirmed her address yet. They all use P
 
 from __future__ import annotations
 
+import datetime
 import functools
 import re
 from collections.abc import AsyncIterator
@@ -34,6 +35,9 @@ from tenantry.audit.services import Actor
 from tenantry.db.engine import create_sessionmaker
 from tenantry.groups.models import Group
 from tenantry.groups.services import add_group_member, create_group, set_group_roles
+from tenantry.invitations.models import Invitation, InvitationGroup, InvitationRole
+from tenantry.lib.clock import utcnow
+from tenantry.lib.tokens import hash_token, new_token
 from tenantry.members.models import Membership
 from tenantry.members.services import create_membership
 from tenantry.orgs.models import Organization
@@ -272,3 +276,36 @@ def count_queries(engine: AsyncEngine):
 @pytest.fixture
 def app_engine(app) -> AsyncEngine:
     return runtime_of(app).engine
+
+
+async def make_invitation(
+    db: AsyncSession,
+    org: Organization,
+    email: str,
+    *,
+    roles: list[Role] | None = None,
+    groups: list[Group] | None = None,
+    days: int = 7,
+    inviter: User | None = None,
+    message: str = "",
+) -> tuple[Invitation, str]:
+    """A pending invitation written directly (no email); returns it and its link's token."""
+    token = new_token()
+    invitation = Invitation(
+        org_id=org.id,
+        email=email,
+        token_hash=hash_token(token),
+        invited_by_id=inviter.id if inviter else None,
+        inviter_name=inviter.name if inviter else "Tests",
+        message=message,
+        expires_at=utcnow() + datetime.timedelta(days=days),
+        sent_at=utcnow(),
+    )
+    db.add(invitation)
+    await db.flush()
+    for role in roles if roles is not None else [await template_role(db, BuiltinRole.MEMBER)]:
+        db.add(InvitationRole(invitation_id=invitation.id, role_id=role.id))
+    for group in groups or []:
+        db.add(InvitationGroup(invitation_id=invitation.id, group_id=group.id))
+    await db.commit()
+    return invitation, token

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from tenantry.access.models import Role
 from tenantry.accounts.models import UserSession
 from tenantry.audit.models import AuditEvent
-from tests.integration.conftest import PASSWORD, World, count, csrf_token, sign_in
+from tests.integration.conftest import PASSWORD, World, count, csrf_token, make_invitation, sign_in
 from tests.integration.test_orgs import image_bytes
 from tests.integration.test_route_table import UNSAFE, endpoints
 
@@ -83,6 +83,36 @@ async def _token(world: World, db, purpose: str) -> str:
     return f"/{purpose.replace('_', '-')}/{token}"
 
 
+def invitation_to(email: str, verb: str):
+    """A pending invitation into Acme; the path is its resend/revoke route or its join link's."""
+
+    async def path(world: World, db) -> str:
+        invitation, token = await make_invitation(db, world.acme, email, inviter=world.adam)
+        if verb in ("accept", "signup"):
+            return f"/invite/{token}/{verb}"
+        return f"/o/acme/invitations/{invitation.id}/{verb}"
+
+    return path
+
+
+async def deactivated_mia(world: World, db) -> str:
+    from sqlalchemy import update
+
+    from tenantry.members.models import Membership, MembershipStatus
+
+    mia = world.memberships["mia"].id
+    await db.execute(update(Membership).where(Membership.id == mia).values(status=MembershipStatus.INACTIVE))
+    await db.commit()
+    return f"/o/acme/members/{mia}/reactivate"
+
+
+def of_mia(verb: str):
+    async def path(world: World, db) -> str:
+        return f"/o/acme/members/{world.memberships['mia'].id}/{verb}"
+
+    return path
+
+
 MUTATIONS = [
     Mutation("/signup", "user.signed_up", None, {"name": "Nora", "email": "nora@x.example", "password": PASSWORD}),
     Mutation("/login", "user.signed_in", None, {"email": "mia@acme.example", "password": PASSWORD}),
@@ -120,6 +150,44 @@ MUTATIONS = [
         files={"logo": ("l.png", image_bytes(), "image/png")},
     ),
     Mutation("/o/{slug:str}/settings/delete", "org.deleted", "olivia", {"confirm": "acme"}),
+    Mutation("/o/{slug:str}/settings/invitations", "org.settings_changed", "adam", {"expiry_days": "14"}),
+    Mutation("/o/{slug:str}/settings/seats", "org.seat_limit_changed", "olivia", {"seat_limit": "50"}),
+    Mutation(
+        "/o/{slug:str}/members/{membership_id:uuid}/deactivate",
+        "membership.deactivated",
+        "adam",
+        path=of_mia("deactivate"),
+    ),
+    Mutation(
+        "/o/{slug:str}/members/{membership_id:uuid}/reactivate", "membership.reactivated", "adam", path=deactivated_mia
+    ),
+    Mutation("/o/{slug:str}/members/{membership_id:uuid}/remove", "membership.removed", "adam", path=of_mia("remove")),
+    Mutation("/o/{slug:str}/leave", "membership.left", "mia"),
+    Mutation("/o/{slug:str}/members/new", "membership.created", "adam", {"name": "Carl", "email": "carl@acme.example"}),
+    Mutation("/o/{slug:str}/settings/transfer", "org.ownership_transferred", "olivia", {"email": "adam@acme.example"}),
+    Mutation("/o/{slug:str}/invitations", "invitation.created", "adam", {"emails": "new.person@acme.example"}),
+    Mutation(
+        "/o/{slug:str}/invitations/{invitation_id:uuid}/resend",
+        "invitation.resent",
+        "adam",
+        path=invitation_to("late@acme.example", "resend"),
+    ),
+    Mutation(
+        "/o/{slug:str}/invitations/{invitation_id:uuid}/revoke",
+        "invitation.revoked",
+        "adam",
+        path=invitation_to("late@acme.example", "revoke"),
+    ),
+    Mutation(
+        "/invite/{token:str}/accept", "invitation.accepted", "gus", path=invitation_to("gus@globex.example", "accept")
+    ),
+    Mutation(
+        "/invite/{token:str}/signup",
+        "invitation.accepted",
+        None,
+        {"name": "Nina New", "password": PASSWORD},
+        path=invitation_to("nina@acme.example", "signup"),
+    ),
     Mutation(
         "/o/{slug:str}/members/{membership_id:uuid}/roles",
         "membership.roles_changed",

@@ -88,6 +88,7 @@ async def test_upgrading_keeps_organizations_and_their_members(settings, databas
     assert await scalar(fresh, "SELECT count(*) FROM memberships") == 1, "the migration kept the members"
     assert await scalar(fresh, "SELECT count(*) FROM organizations WHERE slug = 'old-org'") == 1
     assert await scalar(fresh, "SELECT count(*) FROM groups") == 0
+    assert await scalar(fresh, "SELECT invitation_expiry_days FROM organizations WHERE slug = 'old-org'") == 7
     if backend == "postgresql":  # leave the shared test database as the other tests expect it
         engine = create_engine(fresh)
         async with engine.begin() as connection:

@@ -154,6 +154,8 @@ async def test_public_routes_are_few_and_known(app):
         "/api/schema/{path:str}",
         "/forgot-password",
         "/healthz",
+        "/invite/{token:str}",
+        "/invite/{token:str}/signup",
         "/login",
         "/media/logos/{org_id:uuid}/{sha256:str}",
         "/readyz",

@@ -201,3 +201,22 @@ def test_emoji_group_names_are_distinct():
 
     assert name_key_of("🚀") != name_key_of("🎉")
     assert name_key_of(" Engineering ") == name_key_of("ENGINEERING") == "engineering"
+
+
+def test_addresses_are_read_from_pasted_text_and_csv_deduplicated_with_reasons():
+    from tenantry.invitations.services import read_addresses
+
+    read = read_addresses(
+        "not an address\nAnn Smith ann@x.example\na@b.example c@d.example; Bob <BOB@x.example>, (carl@x.example)",
+        "Name,Email\nBob,bob@x.example\nDee,dee@x.example\n,\n",
+    )
+    assert read.valid == [
+        "ann@x.example",
+        "a@b.example",
+        "c@d.example",
+        "bob@x.example",
+        "carl@x.example",
+        "dee@x.example",
+    ]
+    assert read.invalid == [("not an address", "An email address must have an @-sign.")]
+    assert read_addresses("", "first@x.example\nsecond@x.example").valid == ["first@x.example", "second@x.example"]

@@ -332,12 +332,19 @@ class RoleChoice:
 
 
 def role_choices(
-    actor_access: EffectivePermissions, roles: list[RoleInfo], held: set[UUID], *, for_group: bool = False
+    actor_access: EffectivePermissions,
+    roles: list[RoleInfo],
+    held: set[UUID],
+    *,
+    for_group: bool = False,
+    afresh: bool = False,
 ) -> list[RoleChoice]:
+    """Each role, ticked or not, and whether this actor may change that. `afresh`: nobody holds
+    the ticked roles yet (an invitation), so what may be ticked is what may be given."""
     choices = []
     for info in roles:
         holds = info.role.id in held
-        changeable = may_take(actor_access, info) if holds else may_give(actor_access, info)
+        changeable = may_take(actor_access, info) if holds and not afresh else may_give(actor_access, info)
         if for_group and info.is_owner:
             changeable = False  # owner is held by people, never by a group
         choices.append(RoleChoice(info=info, held=holds, changeable=changeable))
@@ -388,7 +395,7 @@ async def still_exists(db: AsyncSession, model: type, row_id: UUID) -> None:
         raise NotFound
 
 
-async def _owner_count(db: AsyncSession, *, org_id: UUID) -> int:
+async def owner_count(db: AsyncSession, *, org_id: UUID) -> int:
     owner = await template_role(db, BuiltinRole.OWNER)
     statement = (
         select(func.count())
@@ -433,7 +440,7 @@ async def set_member_roles(
     if removes_owner:
         if not access.is_owner:
             raise NotPermitted.on("roles", "Only owners can take the owner role away.")
-        if status == MembershipStatus.ACTIVE and await _owner_count(db, org_id=org.id) <= 1:
+        if status == MembershipStatus.ACTIVE and await owner_count(db, org_id=org.id) <= 1:
             raise InvalidInput.on("roles", f"{target_label} is the last owner. Make someone else an owner first.")
     if removed:
         await db.execute(

@@ -102,13 +102,15 @@ class AuthController(Controller):
 
     @get("/login", opt=PUBLIC, name="login")
     async def login_page(
-        self, request: Request, next: str | None = None, expired: str | None = None
+        self, request: Request, next: str | None = None, expired: str | None = None, email: str | None = None
     ) -> Template | Redirect:
         if request.scope.get("user"):
             return see_other(safe_next(next))
+        # A join link sends invitees here with their address filled in.
+        values = {"email": email[:320]} if email else {}
         return Template(
             "accounts/login.html",
-            context={"values": {}, "errors": {}, "next": safe_next(next), "expired": bool(expired)},
+            context={"values": values, "errors": {}, "next": safe_next(next), "expired": bool(expired)},
         )
 
     @post("/login", opt=PUBLIC)
@@ -167,7 +169,12 @@ class AuthController(Controller):
     ) -> Redirect:
         await services.sign_out(db_session, session_id=user_session.id, user=user, actor=actor)
         flash(request, "You have signed out.", category="info")
-        return see_other("/login", cookies=[cleared_session_cookie(settings)])
+        # "Sign out and continue" (switching account on a join link) goes back to where it was.
+        back = (await request.form()).get("next")
+        return see_other(
+            safe_next(back if isinstance(back, str) else None, default="/login"),
+            cookies=[cleared_session_cookie(settings)],
+        )
 
 
 TOKEN_PAGE = {"public": True}

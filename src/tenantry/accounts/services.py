@@ -95,6 +95,13 @@ def _signup_limits(settings: Settings) -> tuple[Limit, Limit]:
     )
 
 
+async def count_signup(limiter: RateLimiter, settings: Settings, *, ip: str, email: str) -> None:
+    """Every way of creating an account with a password counts against the same limits."""
+    per_ip, per_email = _signup_limits(settings)
+    await limiter.hit(per_ip, ip)
+    await limiter.hit(per_email, email)
+
+
 async def sign_up(
     db: AsyncSession,
     *,
@@ -106,9 +113,7 @@ async def sign_up(
     password: str,
     actor: Actor,
 ) -> SignedIn:
-    per_ip, per_email = _signup_limits(settings)
-    await limiter.hit(per_ip, actor.ip)
-    await limiter.hit(per_email, email)
+    await count_signup(limiter, settings, ip=actor.ip, email=email)
     problem = password_problem(password, email=email, name=name)
     if problem:
         raise InvalidInput.on("password", problem)

@@ -8,6 +8,7 @@ from tenantry.access import models as access_models  # noqa: F401
 from tenantry.accounts import models as accounts_models  # noqa: F401
 from tenantry.audit import models as audit_models  # noqa: F401
 from tenantry.groups import models as groups_models  # noqa: F401
+from tenantry.invitations import models as invitations_models  # noqa: F401
 from tenantry.lib import ratelimit  # noqa: F401
 from tenantry.mail import models as mail_models  # noqa: F401
 from tenantry.members import models as members_models  # noqa: F401

@@ -71,6 +71,8 @@ def _message(error: Any) -> str:
         return f"Use at most {ctx['max_length']} characters."
     if kind == "value_error":
         return str(ctx.get("error", "")) or "Enter a valid value."
+    if kind in {"int_parsing", "int_from_float", "int_type"}:
+        return "Enter a whole number."
     if kind in {"string_type", "list_type"}:
         return "Enter a valid value."
     return "Enter a valid value."

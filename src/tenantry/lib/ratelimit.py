@@ -51,8 +51,8 @@ class RateLimiter:
     def __init__(self, sessionmaker: async_sessionmaker) -> None:
         self._sessionmaker = sessionmaker
 
-    async def hit(self, limit: Limit, subject: str) -> None:
-        """Count one attempt by `subject` (an IP, an email); raise RateLimited past the limit."""
+    async def hit(self, limit: Limit, subject: str, amount: int = 1) -> None:
+        """Count `amount` attempts by `subject` (an IP, an email, an org); RateLimited past the limit."""
         now = int(utcnow().timestamp())
         window_start = now - now % limit.window_seconds
         # Hash the subject: the table should not become a list of emails and IPs.
@@ -63,15 +63,15 @@ class RateLimiter:
             insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
             statement = (
                 insert(RateLimitCounter)
-                .values(bucket=bucket, window_start=window_start, hits=1)
+                .values(bucket=bucket, window_start=window_start, hits=amount)
                 .on_conflict_do_update(
                     index_elements=["bucket", "window_start"],
-                    set_={"hits": RateLimitCounter.hits + 1},
+                    set_={"hits": RateLimitCounter.hits + amount},
                 )
                 .returning(RateLimitCounter.hits)
             )
             hits = (await db.execute(statement)).scalar_one()
-            if hits == 1 and secrets.randbelow(50) == 0:
+            if hits == amount and secrets.randbelow(50) == 0:
                 # Now and then, when a new window opens, forget windows that ended a day ago.
                 await db.execute(delete(RateLimitCounter).where(RateLimitCounter.window_start < now - 86400))
         if hits > limit.max_hits:

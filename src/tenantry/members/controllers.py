@@ -13,6 +13,7 @@ from tenantry.access.catalog import Catalog
 from tenantry.access.permissions import Permission
 from tenantry.access.schemas import RoleChoiceForm
 from tenantry.access.services import (
+    default_role,
     direct_role_ids,
     effective_permissions,
     role_choices,
@@ -20,8 +21,13 @@ from tenantry.access.services import (
     set_member_roles,
 )
 from tenantry.audit.services import Actor
-from tenantry.groups.services import groups_of_member
-from tenantry.lib.forms import clean_query_text, submit_form
+from tenantry.config import Settings
+from tenantry.groups.services import groups_of_member, groups_of_org
+from tenantry.invitations.controllers import uuids_of as _uuids
+from tenantry.invitations.schemas import NewMemberForm
+from tenantry.invitations.services import create_member, pending_count
+from tenantry.lib.forms import InvalidInput, clean_query_text, submit_form
+from tenantry.members import lifecycle
 from tenantry.members.services import count_active_members, find_member, list_members, member_row
 from tenantry.orgs.context import OrgContext
 from tenantry.web.responses import is_htmx, safe_next, see_other
@@ -49,6 +55,8 @@ class MembersController(Controller):
         if is_htmx(request) and request.headers.get("hx-target") == "members-results":
             return Template("members/_results.html", context=context)
         context["member_count"] = await count_active_members(db_session, org_id=org_context.org.id)
+        if org_context.permissions.has(Permission.MEMBERS_INVITE):
+            context["pending_invitations"] = await pending_count(db_session, org_id=org_context.org.id)
         return Template("members/list.html", context=context)
 
     @get("/{membership_id:uuid}", opt={"permission": Permission.MEMBERS_READ}, name="org_member")
@@ -112,6 +120,171 @@ class MembersController(Controller):
         context = await _member_context(db_session, org_context, catalog, membership, user)
         context["errors"] = submitted.errors
         return Template("members/detail.html", context=context, status_code=submitted.status)
+
+    @get("/new", opt={"permission": Permission.MEMBERS_MANAGE}, name="member_new")
+    async def new_member_page(self, db_session: AsyncSession, org_context: OrgContext) -> Template:
+        return await _new_member_page(db_session, org_context)
+
+    @post("/new", opt={"permission": Permission.MEMBERS_MANAGE})
+    async def create_member(
+        self, request: Request, db_session: AsyncSession, org_context: OrgContext, settings: Settings, actor: Actor
+    ) -> Template | Redirect:
+        org = org_context.org
+        submitted = await submit_form(
+            request,
+            NewMemberForm,
+            lambda data: create_member(
+                db_session,
+                settings=settings,
+                org=org,
+                name=data.name,
+                email=data.email,
+                role_ids=set(data.role),
+                group_ids=set(data.group),
+                actor=actor,
+            ),
+        )
+        if not submitted.ok:
+            values = {
+                **submitted.values("name", "email"),
+                "role": _uuids(submitted.form, "role"),
+                "group": _uuids(submitted.form, "group"),
+            }
+            return await _new_member_page(
+                db_session, org_context, values=values, errors=submitted.errors, status=submitted.status
+            )
+        user, membership = submitted.result
+        flash(
+            request,
+            f"{user.name} is a member of {org.name}. A welcome email with a link to choose a password "
+            f"is on its way to {user.email}.",
+            category="success",
+        )
+        return see_other(f"/o/{org.slug}/members/{membership.id}")
+
+    @post("/{membership_id:uuid}/deactivate", opt={"permission": Permission.MEMBERS_MANAGE})
+    async def deactivate(
+        self,
+        request: Request,
+        db_session: AsyncSession,
+        org_context: OrgContext,
+        catalog: Catalog,
+        actor: Actor,
+        membership_id: UUID,
+    ) -> Template | Redirect:
+        return await _lifecycle_step(
+            request,
+            db_session,
+            org_context,
+            catalog,
+            actor,
+            membership_id,
+            lifecycle.deactivate_member,
+            done="{name} is deactivated: they can't reach {org} any more. Their roles and groups are kept.",
+            nothing="{name} was already deactivated.",
+        )
+
+    @post("/{membership_id:uuid}/reactivate", opt={"permission": Permission.MEMBERS_MANAGE})
+    async def reactivate(
+        self,
+        request: Request,
+        db_session: AsyncSession,
+        org_context: OrgContext,
+        catalog: Catalog,
+        actor: Actor,
+        membership_id: UUID,
+    ) -> Template | Redirect:
+        return await _lifecycle_step(
+            request,
+            db_session,
+            org_context,
+            catalog,
+            actor,
+            membership_id,
+            lifecycle.reactivate_member,
+            done="{name} is active again, with their roles and groups.",
+            nothing="{name} was already active.",
+        )
+
+    @get("/{membership_id:uuid}/remove", opt={"permission": Permission.MEMBERS_MANAGE}, name="member_remove")
+    async def remove_page(self, db_session: AsyncSession, org_context: OrgContext, membership_id: UUID) -> Template:
+        membership, user = await find_member(db_session, org_id=org_context.org.id, membership_id=membership_id)
+        groups = await groups_of_member(db_session, membership_id=membership.id)
+        return Template("members/remove.html", context={"membership": membership, "member": user, "groups": groups})
+
+    @post("/{membership_id:uuid}/remove", opt={"permission": Permission.MEMBERS_MANAGE})
+    async def remove(
+        self,
+        request: Request,
+        db_session: AsyncSession,
+        org_context: OrgContext,
+        catalog: Catalog,
+        actor: Actor,
+        membership_id: UUID,
+    ) -> Template | Redirect:
+        org = org_context.org
+        membership, user = await find_member(db_session, org_id=org.id, membership_id=membership_id)
+        try:
+            await lifecycle.remove_member(db_session, org=org, membership=membership, user=user, actor=actor)
+        except InvalidInput as exc:
+            return await _member_page_refusing(db_session, org_context, catalog, membership, user, exc)
+        flash(request, f"{user.name} was removed from {org.name}.", category="success")
+        return see_other(f"/o/{org.slug}/members")
+
+
+async def _new_member_page(
+    db: AsyncSession,
+    org_context: OrgContext,
+    *,
+    values: dict | None = None,
+    errors: dict | None = None,
+    status: int = 200,
+) -> Template:
+    org = org_context.org
+    values = values or {"group": []}
+    ticked = set(values.get("role") or []) or {(await default_role(db, org=org)).id}
+    return Template(
+        "members/new.html",
+        context={
+            "values": values,
+            "errors": errors or {},
+            "choices": role_choices(
+                org_context.permissions, await roles_of_org(db, org_id=org.id), ticked, afresh=True
+            ),
+            "groups": await groups_of_org(db, org_id=org.id),
+        },
+        status_code=status,
+    )
+
+
+async def _lifecycle_step(
+    request: Request,
+    db: AsyncSession,
+    org_context: OrgContext,
+    catalog: Catalog,
+    actor: Actor,
+    membership_id: UUID,
+    verb,
+    *,
+    done: str,
+    nothing: str,
+) -> Template | Redirect:
+    org = org_context.org
+    membership, user = await find_member(db, org_id=org.id, membership_id=membership_id)
+    try:
+        changed = await verb(db, org=org, membership=membership, user=user, actor=actor)
+    except InvalidInput as exc:
+        return await _member_page_refusing(db, org_context, catalog, membership, user, exc)
+    flash(request, (done if changed else nothing).format(name=user.name, org=org.name), category="success")
+    return see_other(f"/o/{org.slug}/members/{membership.id}")
+
+
+async def _member_page_refusing(
+    db: AsyncSession, org_context: OrgContext, catalog: Catalog, membership, user, refusal: InvalidInput
+) -> Template:
+    context = await _member_context(db, org_context, catalog, membership, user)
+    context["lifecycle_error"] = " ".join(refusal.errors.values())
+    return Template("members/detail.html", context=context, status_code=refusal.status)
 
 
 async def _member_context(db: AsyncSession, org_context: OrgContext, catalog: Catalog, membership, user) -> dict:

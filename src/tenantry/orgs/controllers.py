@@ -11,12 +11,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.access.permissions import Permission
 from tenantry.accounts.models import User
 from tenantry.audit.services import Actor
+from tenantry.invitations.schemas import InvitationDefaultsForm, SeatLimitForm
+from tenantry.invitations.services import seats_in_use, set_invitation_defaults, set_seat_limit
 from tenantry.lib.forms import FormErrors, InvalidInput, form_values, parse_form, submit_form
+from tenantry.members.lifecycle import leave_org, transfer_ownership
 from tenantry.members.services import count_active_members
 from tenantry.orgs import services
 from tenantry.orgs.context import OrgContext
 from tenantry.orgs.logos import Logo, inspect_logo
-from tenantry.orgs.schemas import BrandingForm, ChangeSlugForm, CreateOrgForm, DeleteOrgForm, RenameOrgForm
+from tenantry.orgs.schemas import (
+    BrandingForm,
+    ChangeSlugForm,
+    CreateOrgForm,
+    DeleteOrgForm,
+    RenameOrgForm,
+    TransferOwnershipForm,
+)
 from tenantry.orgs.slugs import is_slug_available, slug_from_name, slug_problem, suggest_free_slug
 from tenantry.web.responses import see_other
 
@@ -108,17 +118,29 @@ class OrgsController(Controller):
         )
 
 
-def _settings_page(
-    ctx: OrgContext, *, values: dict | None = None, errors: FormErrors | None = None, section: str = ""
+async def _settings_page(
+    db: AsyncSession,
+    ctx: OrgContext,
+    *,
+    values: dict | None = None,
+    errors: FormErrors | None = None,
+    section: str = "",
 ) -> Template:
     org = ctx.org
-    defaults = {"name": org.name, "slug": org.slug, "brand_color": org.brand_color or DEFAULT_ACCENT}
+    defaults = {
+        "name": org.name,
+        "slug": org.slug,
+        "brand_color": org.brand_color or DEFAULT_ACCENT,
+        "expiry_days": org.invitation_expiry_days,
+        "seat_limit": "" if org.seat_limit is None else org.seat_limit,
+    }
     return Template(
         "orgs/settings.html",
         context={
             "values": {**defaults, **(values or {})},
             "errors": errors or {},
             "section": section,
+            "seats_used": await seats_in_use(db, org_id=org.id),
         },
         status_code=422 if errors else 200,
     )
@@ -135,8 +157,8 @@ class OrgController(Controller):
         return Template("orgs/home.html", context={"member_count": members})
 
     @get("/settings", opt={"permission": Permission.ORG_MANAGE}, name="org_settings")
-    async def settings_page(self, org_context: OrgContext) -> Template:
-        return _settings_page(org_context)
+    async def settings_page(self, db_session: AsyncSession, org_context: OrgContext) -> Template:
+        return await _settings_page(db_session, org_context)
 
     @post("/settings/name", opt={"permission": Permission.ORG_MANAGE})
     async def rename(
@@ -148,7 +170,9 @@ class OrgController(Controller):
             lambda data: services.rename_organization(db_session, org=org_context.org, name=data.name, actor=actor),
         )
         if not submitted.ok:
-            return _settings_page(org_context, values=submitted.values("name"), errors=submitted.errors, section="name")
+            return await _settings_page(
+                db_session, org_context, values=submitted.values("name"), errors=submitted.errors, section="name"
+            )
         flash(request, "The organization's name has been saved.", category="success")
         return see_other(f"/o/{org_context.org.slug}/settings")
 
@@ -163,7 +187,9 @@ class OrgController(Controller):
             lambda data: services.change_slug(db_session, org=org_context.org, slug=data.slug, actor=actor),
         )
         if not submitted.ok:
-            return _settings_page(org_context, values=submitted.values("slug"), errors=submitted.errors, section="slug")
+            return await _settings_page(
+                db_session, org_context, values=submitted.values("slug"), errors=submitted.errors, section="slug"
+            )
         new_slug = org_context.org.slug
         if new_slug != old_slug:
             flash(
@@ -182,8 +208,8 @@ class OrgController(Controller):
         except InvalidInput as exc:
             errors = {**errors, **exc.errors}
         if not data or errors:
-            return _settings_page(
-                org_context, values=form_values(form, "brand_color"), errors=errors, section="branding"
+            return await _settings_page(
+                db_session, org_context, values=form_values(form, "brand_color"), errors=errors, section="branding"
             )
         changed = await services.update_branding(
             db_session,
@@ -195,6 +221,92 @@ class OrgController(Controller):
         )
         flash(request, "Branding saved." if changed else "Nothing to change.", category="success")
         return see_other(f"/o/{org_context.org.slug}/settings")
+
+    @post("/settings/invitations", opt={"permission": Permission.ORG_MANAGE})
+    async def update_invitation_defaults(
+        self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor
+    ) -> Template | Redirect:
+        submitted = await submit_form(
+            request,
+            InvitationDefaultsForm,
+            lambda data: set_invitation_defaults(
+                db_session, org=org_context.org, expiry_days=data.expiry_days, actor=actor
+            ),
+        )
+        if not submitted.ok:
+            return await _settings_page(
+                db_session,
+                org_context,
+                values=submitted.values("expiry_days"),
+                errors=submitted.errors,
+                section="invitations",
+            )
+        days = org_context.org.invitation_expiry_days
+        flash(
+            request,
+            f"New invitations now stay valid for {days} day{'s' if days != 1 else ''}."
+            if submitted.result
+            else "Nothing to change.",
+            category="success",
+        )
+        return see_other(f"/o/{org_context.org.slug}/settings#invitations")
+
+    @post("/settings/seats", opt={"permission": Permission.PLAN_MANAGE})
+    async def update_seat_limit(
+        self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor
+    ) -> Template | Redirect:
+        submitted = await submit_form(
+            request,
+            SeatLimitForm,
+            lambda data: set_seat_limit(db_session, org=org_context.org, seat_limit=data.seat_limit, actor=actor),
+        )
+        if not submitted.ok:
+            return await _settings_page(
+                db_session, org_context, values=submitted.values("seat_limit"), errors=submitted.errors, section="seats"
+            )
+        limit = org_context.org.seat_limit
+        message = "No seat limit: invite as many people as you like." if limit is None else f"{limit} seats."
+        flash(request, f"Seat limit saved. {message}" if submitted.result else "Nothing to change.", category="success")
+        return see_other(f"/o/{org_context.org.slug}/settings#seats")
+
+    @get("/settings/transfer", opt={"permission": Permission.ORG_DELETE}, name="org_transfer")
+    async def transfer_page(self) -> Template:
+        return Template("orgs/transfer.html", context={"values": {}, "errors": {}})
+
+    @post("/settings/transfer", opt={"permission": Permission.ORG_DELETE})
+    async def transfer(
+        self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor
+    ) -> Template | Redirect:
+        org = org_context.org
+        submitted = await submit_form(
+            request,
+            TransferOwnershipForm,
+            lambda data: transfer_ownership(db_session, org=org, email=data.email, actor=actor),
+        )
+        if not submitted.ok:
+            return Template(
+                "orgs/transfer.html",
+                context={"values": submitted.values("email"), "errors": submitted.errors},
+                status_code=submitted.status,
+            )
+        flash(request, f"{submitted.result.name} now owns {org.name}. You are an admin.", category="success")
+        return see_other(f"/o/{org.slug}")
+
+    @get("/leave", opt={"permission": None}, name="org_leave")
+    async def leave_page(self) -> Template:
+        return Template("orgs/leave.html", context={"errors": {}})
+
+    @post("/leave", opt={"permission": None})
+    async def leave(
+        self, request: Request, db_session: AsyncSession, org_context: OrgContext, user: User, actor: Actor
+    ) -> Template | Redirect:
+        org = org_context.org
+        try:
+            await leave_org(db_session, org=org, user=user, actor=actor)
+        except InvalidInput as exc:
+            return Template("orgs/leave.html", context={"errors": exc.errors}, status_code=exc.status)
+        flash(request, f"You left {org.name}.", category="success")
+        return see_other("/")
 
     @get("/settings/delete", opt={"permission": Permission.ORG_DELETE}, name="org_delete")
     async def delete_page(self, db_session: AsyncSession, org_context: OrgContext) -> Template:

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from advanced_alchemy.base import DefaultBase, UUIDv7AuditBase
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenantry.lib.clock import utcnow
@@ -27,6 +27,11 @@ class Organization(UUIDv7AuditBase):
         ForeignKey("roles.id", ondelete="SET NULL", use_alter=True, name="fk_organizations_default_role_id_roles"),
         default=None,
     )
+
+    # How long an invitation from this org stays valid, unless the inviter picks otherwise.
+    invitation_expiry_days: Mapped[int] = mapped_column(Integer, default=7, server_default=text("7"))
+    # At most this many active members plus pending invitations; None: no limit.
+    seat_limit: Mapped[int | None] = mapped_column(Integer, default=None)
 
     @property
     def logo_url(self) -> str | None:

@@ -61,3 +61,7 @@ class BrandingForm(FormModel):
 
 class DeleteOrgForm(FormModel):
     confirm: Annotated[str, StringConstraints(max_length=100)] = ""
+
+
+class TransferOwnershipForm(FormModel):
+    email: Annotated[str, StringConstraints(min_length=1, max_length=320)]

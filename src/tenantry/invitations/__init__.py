@@ -1,0 +1,1 @@
+"""Invitations: an email with a join link that carries roles and groups."""

@@ -1,0 +1,733 @@
+"""Invitation verbs: invite (one or a thousand), resend, revoke, open the link, accept."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import enum
+import io
+import re
+from dataclasses import dataclass, field
+from email.utils import parseaddr
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.access.models import Role
+from tenantry.access.permissions import Permission
+from tenantry.access.services import (
+    EffectivePermissions,
+    authority,
+    check_may_grant,
+    default_role,
+    lock_org,
+    roles_of_org,
+)
+from tenantry.accounts import sessions
+from tenantry.accounts.models import TokenPurpose, User
+from tenantry.accounts.passwords import Passwords, password_problem
+from tenantry.accounts.schemas import normalize_email
+from tenantry.accounts.services import SignedIn, actor_label, count_signup, create_user, find_user_by_email, user_target
+from tenantry.accounts.tokens import LIFETIMES, issue_token
+from tenantry.audit.services import Actor, Target, record_event
+from tenantry.config import Settings
+from tenantry.groups.models import Group, GroupMember, GroupRole
+from tenantry.invitations.models import Invitation, InvitationGroup, InvitationRole, InvitationStatus
+from tenantry.lib.clock import utcnow
+from tenantry.lib.errors import NotFound, NotPermitted
+from tenantry.lib.forms import InvalidInput
+from tenantry.lib.pagination import Page, keyset_page
+from tenantry.lib.ratelimit import Limit, RateLimiter
+from tenantry.lib.tokens import hash_token, new_token
+from tenantry.mail.messages import send_invitation_email, send_welcome_email
+from tenantry.mail.models import OutboxMessage, OutboxStatus
+from tenantry.members.models import Membership, MembershipStatus
+from tenantry.members.services import create_membership
+from tenantry.orgs.models import Organization
+from tenantry.orgs.services import org_target
+
+MAX_ADDRESSES = 1000
+MIN_EXPIRY_DAYS, MAX_EXPIRY_DAYS = 1, 30
+MAX_SEAT_LIMIT = 1_000_000
+
+
+# --- reading a list of addresses -------------------------------------------------------------
+
+
+@dataclass
+class Addresses:
+    valid: list[str] = field(default_factory=list)
+    invalid: list[tuple[str, str]] = field(default_factory=list)  # (what was written, why it can't be used)
+
+
+def _pieces_of_text(text: str) -> list[str]:
+    """ "Ann <ann@x.example>, bob@y.example; carl@z.example" -> three pieces."""
+    pieces = []
+    for chunk in re.split(r"[,;\n\r]+", text):
+        chunk = chunk.strip()
+        if not chunk:
+            continue
+        words = chunk.split()
+        if "<" in chunk:
+            pieces.append(parseaddr(chunk)[1] or chunk)
+        else:
+            addresses = [word.strip("()\"'") for word in words if "@" in word]
+            # "ann@x.example bob@y.example" or "Ann Smith ann@x.example"; a line without any
+            # address is one mistake, reported whole ("not an address").
+            pieces.extend(addresses or [chunk])
+    return pieces
+
+
+def _pieces_of_csv(text: str) -> list[str]:
+    """The column called "email" if the first row names one, else the first column."""
+    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    if not rows:
+        return []
+    header = [cell.strip().lower() for cell in rows[0]]
+    column = header.index("email") if "email" in header else 0
+    body = rows[1:] if "email" in header else rows
+    return [row[column].strip() for row in body if len(row) > column and row[column].strip()]
+
+
+def read_addresses(text: str, csv_text: str = "") -> Addresses:
+    """Pasted addresses and/or a CSV, de-duplicated, each checked; what can't be used says why."""
+    result = Addresses()
+    seen: set[str] = set()
+    pieces = _pieces_of_text(text) + _pieces_of_csv(csv_text)
+    if len(pieces) > MAX_ADDRESSES:
+        raise InvalidInput.on(
+            "emails", f"That is {len(pieces):,} addresses; invite at most {MAX_ADDRESSES:,} at a time."
+        )
+    for piece in pieces:
+        try:
+            address = normalize_email(piece)
+        except ValueError as exc:
+            result.invalid.append((piece[:200], str(exc).removeprefix("Enter a valid email address. ")))
+            continue
+        if address not in seen:
+            seen.add(address)
+            result.valid.append(address)
+    return result
+
+
+# --- inviting ------------------------------------------------------------------------------
+
+
+@dataclass
+class InviteOutcome:
+    invited: list[str] = field(default_factory=list)
+    already_members: list[str] = field(default_factory=list)
+    already_invited: list[str] = field(default_factory=list)
+    invalid: list[tuple[str, str]] = field(default_factory=list)
+
+
+def invitation_target(invitation: Invitation) -> Target:
+    return Target(type="invitation", id=str(invitation.id), label=invitation.email)
+
+
+async def seats_in_use(db: AsyncSession, *, org_id: UUID) -> int:
+    """Active members plus invitations that may still be accepted: what the seat limit counts."""
+    members = await db.scalar(
+        select(func.count()).where(Membership.org_id == org_id, Membership.status == MembershipStatus.ACTIVE)
+    )
+    invited = await db.scalar(
+        select(func.count()).where(
+            Invitation.org_id == org_id,
+            Invitation.status == InvitationStatus.PENDING,
+            Invitation.expires_at > utcnow(),
+        )
+    )
+    return int(members or 0) + int(invited or 0)
+
+
+def seat_limit_message(org: Organization) -> str:
+    return (
+        f"{org.name} has {org.seat_limit} seats, all of them taken (active members and pending "
+        "invitations count). Free a seat or raise the limit first."
+    )
+
+
+async def set_invitation_defaults(db: AsyncSession, *, org: Organization, expiry_days: int, actor: Actor) -> bool:
+    """How many days new invitations stay valid unless the inviter picks otherwise."""
+    if not MIN_EXPIRY_DAYS <= expiry_days <= MAX_EXPIRY_DAYS:
+        raise InvalidInput.on("expiry_days", f"Choose between {MIN_EXPIRY_DAYS} and {MAX_EXPIRY_DAYS} days.")
+    await authority(db, org=org, actor=actor, require=Permission.ORG_MANAGE)
+    await db.refresh(org)
+    before = org.invitation_expiry_days
+    if before == expiry_days:
+        return False
+    org.invitation_expiry_days = expiry_days
+    record_event(
+        db,
+        actor=actor,
+        action="org.settings_changed",
+        org_id=org.id,
+        target=org_target(org),
+        before={"invitation_expiry_days": before},
+        after={"invitation_expiry_days": expiry_days},
+    )
+    await db.flush()
+    return True
+
+
+async def set_seat_limit(db: AsyncSession, *, org: Organization, seat_limit: int | None, actor: Actor) -> bool:
+    """None: no limit. A limit below the seats already taken is refused, so nobody loses access by it."""
+    if seat_limit is not None and not 1 <= seat_limit <= MAX_SEAT_LIMIT:
+        raise InvalidInput.on("seat_limit", f"Enter a number from 1 to {MAX_SEAT_LIMIT:,}, or leave it empty.")
+    await authority(db, org=org, actor=actor, require=Permission.PLAN_MANAGE)
+    await db.refresh(org)
+    before = org.seat_limit
+    if before == seat_limit:
+        return False
+    if seat_limit is not None:
+        used = await seats_in_use(db, org_id=org.id)
+        if seat_limit < used:
+            raise InvalidInput.on(
+                "seat_limit",
+                f"{used} seats are taken now (active members and pending invitations). Deactivate members or "
+                f"withdraw invitations first, or choose at least {used}.",
+            )
+    org.seat_limit = seat_limit
+    record_event(
+        db,
+        actor=actor,
+        action="org.seat_limit_changed",
+        org_id=org.id,
+        target=org_target(org),
+        before={"seat_limit": before},
+        after={"seat_limit": seat_limit},
+    )
+    await db.flush()
+    return True
+
+
+async def invite_people(
+    db: AsyncSession,
+    *,
+    limiter: RateLimiter,
+    settings: Settings,
+    org: Organization,
+    addresses: Addresses,
+    role_ids: set[UUID],
+    group_ids: set[UUID],
+    expiry_days: int,
+    message: str,
+    actor: Actor,
+) -> InviteOutcome:
+    """Invite every valid address at once, with the same roles, groups, expiry and message.
+
+    Addresses already in the org, or with an invitation still open, are reported, not invited
+    again. The invitations and their emails commit together."""
+    outcome = InviteOutcome(invalid=addresses.invalid)
+    inviter = await _verified_actor_user(db, actor)
+    if not addresses.valid:
+        raise InvalidInput.on("emails", "Enter at least one valid email address.")
+    if not MIN_EXPIRY_DAYS <= expiry_days <= MAX_EXPIRY_DAYS:
+        raise InvalidInput.on("expiry_days", f"Choose between {MIN_EXPIRY_DAYS} and {MAX_EXPIRY_DAYS} days.")
+    # Counted before the org is locked: the counter lives in its own transaction.
+    await limiter.hit(
+        Limit("invite:org", settings.invitation_limit_per_org_hour, 3600), str(org.id), amount=len(addresses.valid)
+    )
+    access = await authority(db, org=org, actor=actor, require=Permission.MEMBERS_INVITE)
+    await db.refresh(org)  # the seat limit as it is now, under the lock
+    roles, groups = await _grantable_roles_and_groups(
+        db, org=org, access=access, role_ids=role_ids, group_ids=group_ids
+    )
+
+    members = set(
+        await db.scalars(
+            select(User.email)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.org_id == org.id, User.email.in_(addresses.valid))
+        )
+    )
+    open_invitations = {
+        invitation.email: invitation
+        for invitation in await db.scalars(
+            select(Invitation).where(
+                Invitation.org_id == org.id,
+                Invitation.status == InvitationStatus.PENDING,
+                Invitation.email.in_(addresses.valid),
+            )
+        )
+    }
+    now = utcnow()
+    to_invite = []
+    for address in addresses.valid:
+        if address in members:
+            outcome.already_members.append(address)
+        elif address in open_invitations and open_invitations[address].expires_at > now:
+            outcome.already_invited.append(address)
+        else:
+            to_invite.append(address)
+    if to_invite and org.seat_limit is not None:
+        free = org.seat_limit - await seats_in_use(db, org_id=org.id)
+        if len(to_invite) > free:
+            raise InvalidInput.on(
+                "emails",
+                seat_limit_message(org)
+                if free <= 0
+                else f"{org.name} has {free} free seat{'s' if free != 1 else ''} of {org.seat_limit}; "
+                f"you are inviting {len(to_invite)}. Invite fewer people, or raise the limit.",
+            )
+    for address in to_invite:
+        if address in open_invitations:  # expired: the new invitation replaces it
+            open_invitations[address].status = InvitationStatus.REPLACED
+    await db.flush()
+
+    for address in to_invite:
+        invitation = await _create_invitation(
+            db,
+            settings=settings,
+            org=org,
+            email=address,
+            roles=roles,
+            groups=groups,
+            message=message,
+            expires_at=now + datetime.timedelta(days=expiry_days),
+            inviter=inviter,
+            actor=actor,
+        )
+        outcome.invited.append(invitation.email)
+    await db.flush()
+    return outcome
+
+
+async def _verified_actor_user(db: AsyncSession, actor: Actor) -> User | None:
+    """Who acts, if a person; bringing people in needs a confirmed address."""
+    user = await db.get(User, actor.user_id) if actor.user_id else None
+    if user is not None and user.email_verified_at is None:
+        raise NotPermitted.on("__all__", f"Confirm your email address first: we sent a link to {user.email}.")
+    return user
+
+
+async def _grantable_roles_and_groups(
+    db: AsyncSession, *, org: Organization, access: EffectivePermissions, role_ids: set[UUID], group_ids: set[UUID]
+) -> tuple[list[Role], list[Group]]:
+    """The roles (the org's default if none) and groups a newcomer is to get, each of this org,
+    and each role, directly or through a group, one the actor may give."""
+    available = {info.role.id: info for info in await roles_of_org(db, org_id=org.id)}
+    if role_ids - set(available):
+        raise NotFound
+    if not role_ids:
+        role_ids = {(await default_role(db, org=org)).id}
+    groups = list(await db.scalars(select(Group).where(Group.id.in_(group_ids), Group.org_id == org.id)))
+    if len(groups) != len(group_ids):
+        raise NotFound
+    group_role_ids = set(await db.scalars(select(GroupRole.role_id).where(GroupRole.group_id.in_(group_ids))))
+    check_may_grant(access, [available[r] for r in role_ids], field="role")
+    check_may_grant(access, [available[r] for r in group_role_ids & set(available)], field="group")
+    return [available[r].role for r in role_ids], groups
+
+
+async def create_member(
+    db: AsyncSession,
+    *,
+    settings: Settings,
+    org: Organization,
+    name: str,
+    email: str,
+    role_ids: set[UUID],
+    group_ids: set[UUID],
+    actor: Actor,
+) -> tuple[User, Membership]:
+    """An admin creates someone's account inside the org: no password yet, the membership active
+    at once, and a welcome email whose link sets the first password (and confirms the address)."""
+    creator = await _verified_actor_user(db, actor)
+    access = await authority(db, org=org, actor=actor, require=Permission.MEMBERS_MANAGE)
+    await db.refresh(org)
+    existing = await find_user_by_email(db, email)
+    if existing is not None:
+        member = await db.scalar(
+            select(Membership.id).where(Membership.org_id == org.id, Membership.user_id == existing.id)
+        )
+        raise InvalidInput.on(
+            "email",
+            f"{existing.name} is already a member of {org.name}."
+            if member
+            else "This address already has an account. Invite it instead: they join with the account they have.",
+        )
+    roles, groups = await _grantable_roles_and_groups(
+        db, org=org, access=access, role_ids=role_ids, group_ids=group_ids
+    )
+    if org.seat_limit is not None and await seats_in_use(db, org_id=org.id) >= org.seat_limit:
+        raise InvalidInput.on("__all__", seat_limit_message(org))
+    user = await create_user(db, name=name, email=email, password_hash=None, actor=actor)
+    membership = await create_membership(db, org=org, user=user, roles=roles, actor=actor)
+    db.add_all([GroupMember(group_id=group.id, membership_id=membership.id) for group in groups])
+    token = await issue_token(db, user=user, purpose=TokenPurpose.SET_PASSWORD)
+    send_welcome_email(
+        db,
+        settings,
+        org=org,
+        user=user,
+        creator=creator.name if creator else actor.label,
+        token=token,
+        days=LIFETIMES[TokenPurpose.SET_PASSWORD].days,
+        role_names=[role.name for role in roles],
+        group_names=[group.name for group in groups],
+    )
+    await db.flush()
+    return user, membership
+
+
+async def _create_invitation(
+    db: AsyncSession,
+    *,
+    settings: Settings,
+    org: Organization,
+    email: str,
+    roles: list[Role],
+    groups: list[Group],
+    message: str,
+    expires_at: datetime.datetime,
+    inviter: User | None,
+    actor: Actor,
+) -> Invitation:
+    token = new_token()
+    invitation = Invitation(
+        org_id=org.id,
+        email=email,
+        token_hash=hash_token(token),
+        invited_by_id=inviter.id if inviter else None,
+        inviter_name=inviter.name if inviter else actor.label,
+        message=message,
+        expires_at=expires_at,
+        sent_at=utcnow(),
+    )
+    db.add(invitation)
+    await db.flush()
+    db.add_all([InvitationRole(invitation_id=invitation.id, role_id=role.id) for role in roles])
+    db.add_all([InvitationGroup(invitation_id=invitation.id, group_id=group.id) for group in groups])
+    send_invitation_email(
+        db,
+        settings,
+        org=org,
+        invitation=invitation,
+        token=token,
+        role_names=[role.name for role in roles],
+        group_names=[group.name for group in groups],
+    )
+    record_event(
+        db,
+        actor=actor,
+        action="invitation.created",
+        org_id=org.id,
+        target=invitation_target(invitation),
+        after={
+            "email": email,
+            "roles": sorted(role.key for role in roles),
+            "groups": sorted(group.name for group in groups),
+            "expires_at": expires_at.isoformat(),
+        },
+    )
+    return invitation
+
+
+async def _roles_of(db: AsyncSession, invitation_id: UUID) -> list[Role]:
+    return list(
+        await db.scalars(
+            select(Role)
+            .join(InvitationRole, InvitationRole.role_id == Role.id)
+            .where(InvitationRole.invitation_id == invitation_id)
+            .order_by(Role.name)
+        )
+    )
+
+
+async def _groups_of(db: AsyncSession, invitation: Invitation) -> list[Group]:
+    return list(
+        await db.scalars(
+            select(Group)
+            .join(InvitationGroup, InvitationGroup.group_id == Group.id)
+            .where(InvitationGroup.invitation_id == invitation.id, Group.org_id == invitation.org_id)
+            .order_by(Group.name_key)
+        )
+    )
+
+
+async def find_invitation(db: AsyncSession, *, org_id: UUID, invitation_id: UUID) -> Invitation:
+    invitation = await db.scalar(select(Invitation).where(Invitation.id == invitation_id, Invitation.org_id == org_id))
+    if invitation is None:
+        raise NotFound
+    return invitation
+
+
+async def resend_invitation(
+    db: AsyncSession, *, settings: Settings, org: Organization, invitation: Invitation, actor: Actor
+) -> None:
+    """A new email with a new link; the old link stops working. Expiry starts again."""
+    await authority(db, org=org, actor=actor, require=Permission.MEMBERS_INVITE)
+    await db.refresh(invitation)
+    if invitation.status != InvitationStatus.PENDING:
+        raise InvalidInput.on("__all__", f"The invitation to {invitation.email} is no longer open.")
+    token = new_token()
+    invitation.token_hash = hash_token(token)
+    invitation.expires_at = utcnow() + datetime.timedelta(days=org.invitation_expiry_days)
+    invitation.sent_at = utcnow()
+    roles, groups = await _roles_of(db, invitation.id), await _groups_of(db, invitation)
+    send_invitation_email(
+        db,
+        settings,
+        org=org,
+        invitation=invitation,
+        token=token,
+        role_names=[r.name for r in roles],
+        group_names=[g.name for g in groups],
+    )
+    record_event(
+        db,
+        actor=actor,
+        action="invitation.resent",
+        org_id=org.id,
+        target=invitation_target(invitation),
+        after={"expires_at": invitation.expires_at.isoformat()},
+    )
+    await db.flush()
+
+
+async def revoke_invitation(db: AsyncSession, *, org: Organization, invitation: Invitation, actor: Actor) -> bool:
+    await authority(db, org=org, actor=actor, require=Permission.MEMBERS_INVITE)
+    await db.refresh(invitation)
+    if invitation.status != InvitationStatus.PENDING:
+        return False
+    invitation.status = InvitationStatus.REVOKED
+    record_event(
+        db,
+        actor=actor,
+        action="invitation.revoked",
+        org_id=org.id,
+        target=invitation_target(invitation),
+        before={"status": "pending"},
+        after={"status": "revoked"},
+    )
+    await db.flush()
+    return True
+
+
+# --- the join link -------------------------------------------------------------------------
+
+
+class InvitationProblem(enum.StrEnum):
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    USED = "used"
+
+
+class BadInvitation(Exception):
+    def __init__(self, problem: InvitationProblem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+
+
+@dataclass
+class OpenInvitation:
+    invitation: Invitation
+    org: Organization
+    role_names: list[str]
+    group_names: list[str]
+    account_exists: bool
+
+
+async def open_invitation(db: AsyncSession, token: str) -> OpenInvitation:
+    """What a join link offers, or why it offers nothing."""
+    if not token or len(token) > 200:
+        raise BadInvitation(InvitationProblem.UNKNOWN)
+    row = (
+        await db.execute(
+            select(Invitation, Organization)
+            .join(Organization, Organization.id == Invitation.org_id)
+            .where(Invitation.token_hash == hash_token(token))
+        )
+    ).first()
+    if row is None:
+        raise BadInvitation(InvitationProblem.UNKNOWN)
+    invitation, org = row
+    _check_open(invitation)
+    return OpenInvitation(
+        invitation=invitation,
+        org=org,
+        role_names=[role.name for role in await _roles_of(db, invitation.id)],
+        group_names=[group.name for group in await _groups_of(db, invitation)],
+        account_exists=await find_user_by_email(db, invitation.email) is not None,
+    )
+
+
+def _check_open(invitation: Invitation) -> None:
+    if invitation.status == InvitationStatus.ACCEPTED:
+        raise BadInvitation(InvitationProblem.USED)
+    if invitation.status in (InvitationStatus.REVOKED, InvitationStatus.REPLACED):
+        raise BadInvitation(InvitationProblem.REVOKED)
+    if invitation.expires_at <= utcnow():
+        raise BadInvitation(InvitationProblem.EXPIRED)
+
+
+async def accept_invitation(db: AsyncSession, *, token: str, user: User, actor: Actor) -> Organization:
+    """Join the org as the invitation says. Accepting twice, or in two tabs, gives one membership."""
+    opened = await open_invitation_or_mine(db, token, user)
+    org = opened.org
+    await lock_org(db, org.id)  # one acceptance at a time per org: seats, and the same link twice
+    user = await db.get(User, user.id) or user  # this session's copy: the signed-in one is detached
+    invitation = opened.invitation
+    await db.refresh(invitation)
+    if invitation.status == InvitationStatus.ACCEPTED and invitation.accepted_by_id == user.id:
+        return org  # the other tab got there first
+    _check_open(invitation)
+    if invitation.email != user.email:
+        raise NotPermitted.on(
+            "__all__", f"This invitation is for {invitation.email}, and you are signed in as {user.email}."
+        )
+    membership = await db.scalar(select(Membership).where(Membership.org_id == org.id, Membership.user_id == user.id))
+    if membership is not None and membership.status == MembershipStatus.INACTIVE:
+        raise NotPermitted.on(
+            "__all__", f"Your membership of {org.name} is deactivated. Ask one of its admins to reactivate it."
+        )
+    if membership is None:
+        await db.refresh(org)
+        if org.seat_limit is not None:
+            active = await db.scalar(
+                select(func.count()).where(Membership.org_id == org.id, Membership.status == MembershipStatus.ACTIVE)
+            )
+            if int(active or 0) >= org.seat_limit:
+                raise InvalidInput.on(
+                    "__all__",
+                    f"{org.name} has no free seat: all {org.seat_limit} are taken. "
+                    "Ask whoever invited you to free one.",
+                )
+        roles = await _roles_of(db, invitation.id)
+        membership = await create_membership(db, org=org, user=user, roles=roles, actor=actor)
+        groups = await _groups_of(db, invitation)
+        db.add_all([GroupMember(group_id=group.id, membership_id=membership.id) for group in groups])
+    invitation.status = InvitationStatus.ACCEPTED
+    invitation.accepted_at = utcnow()
+    invitation.accepted_by_id = user.id
+    after = {"user": user.email}
+    if user.email_verified_at is None:
+        # The link came to this mailbox: following it proves the address as well as a confirmation link would.
+        user.email_verified_at = utcnow()
+        after["email_verified"] = True
+    record_event(
+        db, actor=actor, action="invitation.accepted", org_id=org.id, target=invitation_target(invitation), after=after
+    )
+    await db.flush()
+    return org
+
+
+async def open_invitation_or_mine(db: AsyncSession, token: str, user: User) -> OpenInvitation:
+    """Like open_invitation, but an invitation this very user already accepted still opens."""
+    try:
+        return await open_invitation(db, token)
+    except BadInvitation as exc:
+        if exc.problem != InvitationProblem.USED:
+            raise
+    row = (
+        await db.execute(
+            select(Invitation, Organization)
+            .join(Organization, Organization.id == Invitation.org_id)
+            .where(Invitation.token_hash == hash_token(token), Invitation.accepted_by_id == user.id)
+        )
+    ).first()
+    if row is None:
+        raise BadInvitation(InvitationProblem.USED)
+    return OpenInvitation(invitation=row[0], org=row[1], role_names=[], group_names=[], account_exists=True)
+
+
+async def accept_with_new_account(
+    db: AsyncSession,
+    *,
+    limiter: RateLimiter,
+    passwords: Passwords,
+    settings: Settings,
+    token: str,
+    name: str,
+    password: str,
+    actor: Actor,
+) -> tuple[SignedIn, Organization]:
+    """Create the invitee's account (its address is the invitation's, confirmed by the click)
+    and join. The new session is returned for the cookie."""
+    opened = await open_invitation(db, token)
+    email = opened.invitation.email
+    await count_signup(limiter, settings, ip=actor.ip, email=email)
+    problem = password_problem(password, email=email, name=name)
+    if problem:
+        raise InvalidInput.on("password", problem)
+    user = await create_user(
+        db, name=name, email=email, password_hash=await passwords.hash(password), actor=actor, email_verified=True
+    )
+    as_user = actor.as_user(user.id, actor_label(user))
+    record_event(
+        db,
+        actor=as_user,
+        action="user.signed_up",
+        target=user_target(user),
+        after={"name": name, "invitation": str(opened.invitation.id)},
+    )
+    new_session = sessions.create_session(db, user=user, settings=settings, ip=actor.ip, user_agent=actor.user_agent)
+    org = await accept_invitation(db, token=token, user=user, actor=as_user)
+    return SignedIn(user=user, session=new_session), org
+
+
+async def pending_count(db: AsyncSession, *, org_id: UUID) -> int:
+    return int(
+        await db.scalar(
+            select(func.count()).where(Invitation.org_id == org_id, Invitation.status == InvitationStatus.PENDING)
+        )
+        or 0
+    )
+
+
+@dataclass
+class PendingRow:
+    invitation: Invitation
+    role_names: list[str]
+    delivery: str  # how its latest email fared, in words
+    delivery_failed: bool
+
+
+async def list_pending(db: AsyncSession, *, org_id: UUID, cursor: str | None = None) -> Page[PendingRow]:
+    """The org's open invitations by address, with roles and how the email fared. Three statements."""
+    page = await keyset_page(
+        db,
+        select(Invitation, Invitation.email, Invitation.id).where(
+            Invitation.org_id == org_id, Invitation.status == InvitationStatus.PENDING
+        ),
+        order_by=[Invitation.email, Invitation.id],
+        key=lambda row: (row[1], row[2]),
+        key_types=(str, UUID),
+        cursor=cursor,
+        per_page=25,
+    )
+    invitations = [row[0] for row in page.items]
+    ids = [invitation.id for invitation in invitations]
+    roles: dict[UUID, list[str]] = {invitation_id: [] for invitation_id in ids}
+    for invitation_id, name in await db.execute(
+        select(InvitationRole.invitation_id, Role.name)
+        .join(Role, Role.id == InvitationRole.role_id)
+        .where(InvitationRole.invitation_id.in_(ids))
+        .order_by(Role.name)
+    ):
+        roles[invitation_id].append(name)
+    latest: dict[UUID, OutboxMessage] = {}
+    for message in await db.scalars(
+        select(OutboxMessage).where(OutboxMessage.invitation_id.in_(ids)).order_by(OutboxMessage.id)
+    ):
+        latest[message.invitation_id] = message  # the last one wins: it is the newest
+    rows = []
+    for invitation in invitations:
+        message = latest.get(invitation.id)
+        if message is None or (message.status in (OutboxStatus.PENDING, OutboxStatus.SENDING) and not message.attempts):
+            delivery, failed = "Waiting to be sent", False
+        elif message.status == OutboxStatus.SENT:
+            delivery, failed = "Delivered", False
+        elif message.status == OutboxStatus.FAILED:
+            delivery, failed = f"Not delivered: {message.last_error[:120]}", True
+        else:
+            delivery, failed = f"Retrying (attempt {message.attempts}): {message.last_error[:120]}", True
+        rows.append(
+            PendingRow(
+                invitation=invitation, role_names=roles[invitation.id], delivery=delivery, delivery_failed=failed
+            )
+        )
+    return Page(items=rows, next_cursor=page.next_cursor, prev_cursor=page.prev_cursor)

@@ -260,7 +260,7 @@ async def test_revoking_kills_the_link_and_nothing_changes_through_it(client, wo
     assert "No pending invitations" in response.text
     client.cookies.clear()
     page = await client.get(f"/invite/{token}")
-    assert page.status_code == 400 and "This invitation was withdrawn" in page.text
+    assert page.status_code == 410 and "This invitation was withdrawn" in page.text
     signup = await post_form(client, f"/invite/{token}/signup", {"name": "Ann", "password": PASSWORD})
     assert "This invitation was withdrawn" in signup.text
     assert await count(db, User, User.email == "ann@acme.example") == 0
@@ -393,7 +393,7 @@ async def test_an_expired_link_says_so_and_a_new_invitation_replaces_it(client, 
     _, token = await make_invitation(db, world.acme, "ann@acme.example", days=2)
     travel(monkeypatch, days=2, minutes=1)
     page = await client.get(f"/invite/{token}")
-    assert page.status_code == 400 and "This invitation has expired" in page.text
+    assert page.status_code == 410 and "This invitation has expired" in page.text
     signup = await post_form(client, f"/invite/{token}/signup", {"name": "Ann", "password": PASSWORD})
     assert "This invitation has expired" in signup.text
     assert await count(db, User, User.email == "ann@acme.example") == 0
@@ -416,9 +416,9 @@ async def test_an_expired_link_says_so_and_a_new_invitation_replaces_it(client, 
 async def test_an_unknown_link_changes_nothing(client, world, db):
     for token in ["nope", "x" * 300, "%00"]:
         response = await client.get(f"/invite/{token}")
-        assert response.status_code == 400 and "This invitation link isn&#39;t valid" in response.text
+        assert response.status_code == 404 and "This invitation link isn&#39;t valid" in response.text
     response = await post_form(client, "/invite/nope/signup", {"name": "Ann", "password": PASSWORD})
-    assert response.status_code == 400
+    assert response.status_code == 404
     assert await count(db, User) == 6
 
 
@@ -584,3 +584,52 @@ async def test_smtp_down_while_inviting_keeps_the_invitation_and_delivers_once_w
         controller.stop()
     assert [m["To"] for m in sink.messages] == ["ann@acme.example"], "exactly once"
     assert "Delivered" in text_of((await client.get("/o/acme/invitations")).text)
+
+
+# --- found by review ----------------------------------------------------------------------------
+
+
+async def test_a_csv_the_reader_chokes_on_is_refused_next_to_the_field(client, world, db):
+    await sign_in(client, world.adam)
+    broken = b'email\n"' + b"a" * 200_000 + b"\n"
+    response = await invite(client, {"emails": ""}, files={"csv": ("people.csv", broken, "text/csv")})
+    assert response.status_code == 422
+    assert (
+        field_error(response.text, "csv")
+        == "This file can't be read as a CSV. Export it again, or paste the addresses."
+    )
+    assert await count(db, Invitation) == 0
+
+
+async def test_resending_follows_the_rules_of_giving_and_of_seats(client, world, db, monkeypatch):
+    owner = await db.get(Role, await template_role_id(db, "owner"))
+    as_owner, _ = await make_invitation(db, world.acme, "boss@acme.example", roles=[owner])
+    await sign_in(client, world.adam)
+    refused = await post_form(client, f"/o/acme/invitations/{as_owner.id}/resend", follow_redirects=True)
+    assert "Only owners can make someone an owner." in unescape(refused.text)
+    assert len(await events(db, "invitation.resent")) == 0
+
+    stale, _ = await make_invitation(db, world.acme, "late@acme.example", days=1)
+    travel(monkeypatch, days=2)
+    await set_seats(db, 4)  # three members and the owner invitation (still open): full
+    await db.commit()
+    await sign_in(client, world.adam)  # two days on, the earlier session has timed out
+    full = await post_form(client, f"/o/acme/invitations/{stale.id}/resend", follow_redirects=True)
+    assert "Acme has 4 seats, all of them taken" in unescape(full.text)
+    assert (await invitation_of(db, "late@acme.example")).expires_at < as_owner.expires_at
+
+
+async def test_an_old_link_of_someone_since_removed_says_it_was_used(client, world, db):
+    _, token = await make_invitation(db, world.acme, "gus@globex.example")
+    await sign_in(client, world.gus)
+    await post_form(client, f"/invite/{token}/accept")
+    await db.execute(
+        update(Membership)
+        .where(Membership.user_id == world.gus.id, Membership.org_id == world.acme.id)
+        .values(status=MembershipStatus.INACTIVE)
+    )
+    await db.commit()
+    page = await client.get(f"/invite/{token}")
+    assert page.status_code == 410 and "This invitation has already been used" in page.text
+    again = await post_form(client, f"/invite/{token}/accept", follow_redirects=False)
+    assert again.status_code == 410, "no welcome into an org they can't reach"

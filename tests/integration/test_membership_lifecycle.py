@@ -279,3 +279,16 @@ async def test_a_created_member_gets_the_default_role_and_counts_against_seats(c
     await db.commit()
     full = await post_form(client, "/o/acme/members/new", {"name": "Eve", "email": "eve@acme.example"})
     assert full.status_code == 422 and "Acme has 4 seats, all of them taken" in unescape(full.text)
+
+
+async def test_reactivating_cant_take_a_seat_an_open_invitation_holds(client, world, db):
+    from tests.integration.conftest import make_invitation
+
+    mia = world.memberships["mia"].id
+    await db.execute(update(Membership).where(Membership.id == mia).values(status=MembershipStatus.INACTIVE))
+    await db.execute(update(Organization).where(Organization.id == world.acme.id).values(seat_limit=3))
+    await db.commit()
+    await make_invitation(db, world.acme, "ann@acme.example")  # Olivia, Adam and Ann's invitation: full
+    await sign_in(client, world.adam)
+    response = await post_form(client, f"/o/acme/members/{mia}/reactivate")
+    assert response.status_code == 422 and "Acme has no free seat: all 3 are taken." in unescape(response.text)

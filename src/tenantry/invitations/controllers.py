@@ -171,7 +171,7 @@ class InvitationsController(Controller):
             f"The invitation to {invitation.email} was withdrawn; its link no longer works."
             if revoked
             else f"The invitation to {invitation.email} was no longer open.",
-            category="success",
+            category="success" if revoked else "info",
         )
         return see_other(f"/o/{org_context.org.slug}/invitations")
 
@@ -268,7 +268,9 @@ class JoinController(Controller):
 
 def _problem_page(problem: services.InvitationProblem) -> Template:
     title, detail = PROBLEMS[problem]
-    return Template("invitations/problem.html", context={"title": title, "detail": detail}, status_code=400)
+    # Unknown: 404. Expired, withdrawn or used: it existed and is gone for good, 410.
+    status = 404 if problem == services.InvitationProblem.UNKNOWN else 410
+    return Template("invitations/problem.html", context={"title": title, "detail": detail}, status_code=status)
 
 
 async def _join_page(

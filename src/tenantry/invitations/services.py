@@ -94,7 +94,13 @@ def read_addresses(text: str, csv_text: str = "") -> Addresses:
     """Pasted addresses and/or a CSV, de-duplicated, each checked; what can't be used says why."""
     result = Addresses()
     seen: set[str] = set()
-    pieces = _pieces_of_text(text) + _pieces_of_csv(csv_text)
+    try:
+        from_csv = _pieces_of_csv(csv_text)
+    except csv.Error:  # e.g. an unclosed quote swallowing the rest of the file
+        raise InvalidInput.on(
+            "csv", "This file can't be read as a CSV. Export it again, or paste the addresses."
+        ) from None
+    pieces = _pieces_of_text(text) + from_csv
     if len(pieces) > MAX_ADDRESSES:
         raise InvalidInput.on(
             "emails", f"That is {len(pieces):,} addresses; invite at most {MAX_ADDRESSES:,} at a time."
@@ -458,15 +464,23 @@ async def resend_invitation(
     db: AsyncSession, *, settings: Settings, org: Organization, invitation: Invitation, actor: Actor
 ) -> None:
     """A new email with a new link; the old link stops working. Expiry starts again."""
-    await authority(db, org=org, actor=actor, require=Permission.MEMBERS_INVITE)
+    access = await authority(db, org=org, actor=actor, require=Permission.MEMBERS_INVITE)
     await db.refresh(invitation)
+    await db.refresh(org)
     if invitation.status != InvitationStatus.PENDING:
         raise InvalidInput.on("__all__", f"The invitation to {invitation.email} is no longer open.")
+    roles, groups = await _roles_of(db, invitation.id), await _groups_of(db, invitation)
+    # Resending gives the roles anew: the rules of giving them apply to whoever resends.
+    await _grantable_roles_and_groups(
+        db, org=org, access=access, role_ids={role.id for role in roles}, group_ids={group.id for group in groups}
+    )
+    expired = invitation.expires_at <= utcnow()
+    if expired and org.seat_limit is not None and await seats_in_use(db, org_id=org.id) >= org.seat_limit:
+        raise InvalidInput.on("__all__", seat_limit_message(org))  # an expired invitation held no seat
     token = new_token()
     invitation.token_hash = hash_token(token)
     invitation.expires_at = utcnow() + datetime.timedelta(days=org.invitation_expiry_days)
     invitation.sent_at = utcnow()
-    roles, groups = await _roles_of(db, invitation.id), await _groups_of(db, invitation)
     send_invitation_email(
         db,
         settings,
@@ -572,8 +586,12 @@ async def accept_invitation(db: AsyncSession, *, token: str, user: User, actor: 
     user = await db.get(User, user.id) or user  # this session's copy: the signed-in one is detached
     invitation = opened.invitation
     await db.refresh(invitation)
+    if invitation.token_hash != hash_token(token):
+        raise BadInvitation(InvitationProblem.REVOKED)  # resent meanwhile: this link died
     if invitation.status == InvitationStatus.ACCEPTED and invitation.accepted_by_id == user.id:
-        return org  # the other tab got there first
+        if await _is_active_member(db, org_id=org.id, user_id=user.id):
+            return org  # the other tab got there first
+        raise BadInvitation(InvitationProblem.USED)  # and since then removed or deactivated
     _check_open(invitation)
     if invitation.email != user.email:
         raise NotPermitted.on(
@@ -615,6 +633,13 @@ async def accept_invitation(db: AsyncSession, *, token: str, user: User, actor: 
     return org
 
 
+async def _is_active_member(db: AsyncSession, *, org_id: UUID, user_id: UUID) -> bool:
+    status = await db.scalar(
+        select(Membership.status).where(Membership.org_id == org_id, Membership.user_id == user_id)
+    )
+    return status == MembershipStatus.ACTIVE
+
+
 async def open_invitation_or_mine(db: AsyncSession, token: str, user: User) -> OpenInvitation:
     """Like open_invitation, but an invitation this very user already accepted still opens."""
     try:
@@ -629,7 +654,7 @@ async def open_invitation_or_mine(db: AsyncSession, token: str, user: User) -> O
             .where(Invitation.token_hash == hash_token(token), Invitation.accepted_by_id == user.id)
         )
     ).first()
-    if row is None:
+    if row is None or not await _is_active_member(db, org_id=row[1].id, user_id=user.id):
         raise BadInvitation(InvitationProblem.USED)
     return OpenInvitation(invitation=row[0], org=row[1], role_names=[], group_names=[], account_exists=True)
 

@@ -23,10 +23,11 @@ from tenantry.accounts.models import User
 from tenantry.accounts.schemas import normalize_email
 from tenantry.audit.services import Actor, record_event
 from tenantry.groups.models import Group, GroupMember
+from tenantry.invitations.services import seats_in_use
 from tenantry.lib.errors import NotFound, NotPermitted
 from tenantry.lib.forms import InvalidInput
 from tenantry.members.models import Membership, MembershipStatus
-from tenantry.members.services import count_active_members, membership_target
+from tenantry.members.services import membership_target
 from tenantry.orgs.models import Organization
 
 
@@ -101,7 +102,8 @@ async def reactivate_member(
     if membership.status == MembershipStatus.ACTIVE:
         return False
     await db.refresh(org)
-    if org.seat_limit is not None and await count_active_members(db, org_id=org.id) >= org.seat_limit:
+    # Open invitations hold their seats: reactivating can't take one of theirs.
+    if org.seat_limit is not None and await seats_in_use(db, org_id=org.id) >= org.seat_limit:
         raise InvalidInput.on(
             "__all__",
             f"{org.name} has no free seat: all {org.seat_limit} are taken. Free one or raise the limit first.",

@@ -85,6 +85,8 @@ def test_sign_up_create_two_orgs_switch_sign_out_and_back_in(page: Page, new_con
     expect(page.get_by_text("Acme Rockets is ready. You are its owner.")).to_be_visible()
     logo = page.locator(".org-header img.avatar")
     expect(logo).to_be_visible()
+    # Visible is not loaded: wait for the image itself (on a busy machine it comes a moment later).
+    page.wait_for_function("(img) => img.complete", arg=logo.element_handle())
     assert page.evaluate("(img) => img.naturalWidth", logo.element_handle()) == 128, "the logo really loads"
     accent = page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()")
     assert accent == "#ea580c", "the brand colour is the accent"

@@ -59,6 +59,7 @@ constraints: $(TEST_STAMP)
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/org_pages.py
 	$(BIN)/python bench/access.py
+	$(BIN)/python bench/audit_log.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

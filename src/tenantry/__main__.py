@@ -1,4 +1,5 @@
-"""The `tenantry` command: run | migrate | worker | create-staff | check-migrations | make-migration."""
+"""The `tenantry` command: run | migrate | worker | create-staff | purge-audit | check-migrations |
+make-migration."""
 
 from __future__ import annotations
 
@@ -145,6 +146,33 @@ def create_staff(email: str, name: str, role: str, password_stdin: bool) -> None
         click.secho(str(exc), fg="red", err=True)
         sys.exit(1)
     click.echo(message)
+
+
+@main.command("purge-audit")
+@click.option(
+    "--days", type=click.IntRange(min=1), help="Keep this many days (default: TENANTRY_AUDIT_RETENTION_DAYS)."
+)
+def purge_audit(days: int | None) -> None:
+    """Delete audit events older than the retention window. The only way events are ever deleted."""
+    from tenantry.audit.retention import purge_events
+    from tenantry.db.engine import create_engine, create_sessionmaker
+
+    settings = _settings()
+    keep = days or settings.audit_retention_days
+    if keep is None:
+        click.echo("No retention is set (TENANTRY_AUDIT_RETENTION_DAYS, or --days): every event is kept.")
+        return
+
+    async def purge() -> int:
+        engine = create_engine(settings)
+        try:
+            async with create_sessionmaker(engine)() as db:
+                return await purge_events(db, older_than_days=keep)
+        finally:
+            await engine.dispose()
+
+    deleted = asyncio.run(purge())
+    click.echo(f"Deleted {deleted:,} audit event{'s' if deleted != 1 else ''} older than {keep} days.")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from tenantry.access.services import sync_role_templates
 from tenantry.accounts.controllers import AccountController, AccountMailController, AuthController
 from tenantry.accounts.middleware import SessionAuthMiddleware
 from tenantry.accounts.passwords import Passwords
+from tenantry.audit.controllers import AccountActivityController, OrgActivityController, StaffActivityController
 from tenantry.config import ConfigError, Settings, get_settings
 from tenantry.db.engine import create_alchemy_config, create_engine, create_sessionmaker
 from tenantry.groups.controllers import GroupsController
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             OrgController,
             MembersController,
             InvitationsController,
+            OrgActivityController,
             GroupsController,
             RolesController,
             PermissionsController,
@@ -96,6 +98,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AccountMailController,
             OrgsController,
             JoinController,
+            AccountActivityController,
+            StaffActivityController,
             org_router,
             logo,
             accent_css,

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     password_reset_limit_per_ip: int = 20
     verification_limit_per_user: int = 3
     invitation_limit_per_org_hour: int = 1000
+    # Audit events older than this many days are deleted by `tenantry purge-audit`; empty: kept forever.
+    audit_retention_days: int | None = None
     mail_window_minutes: int = 60
 
     @property

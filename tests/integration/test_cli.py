@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from tenantry.__main__ import main
 from tenantry.accounts.models import User
+from tenantry.audit.models import AuditEvent
 from tenantry.config import get_settings
 from tenantry.db.engine import create_engine, create_sessionmaker
 from tests.conftest import SECRET
@@ -158,3 +159,37 @@ def test_the_worker_command_delivers_and_stops_on_sigterm(settings, engine, tmp_
         controller.stop()
     assert worker.returncode == 0, err
     assert len(sink.messages) == 1
+
+
+def test_purge_audit_deletes_only_what_is_past_the_window(cli_env, engine, settings, world):
+    import asyncio
+    import datetime
+
+    from sqlalchemy import func
+
+    from tenantry.lib.clock import utcnow
+
+    async def setup_and_count(old: int) -> int:
+        own_engine = create_engine(settings)  # this event loop's own connections
+        async with create_sessionmaker(own_engine)() as db:
+            for i in range(old):
+                db.add(
+                    AuditEvent(
+                        action="group.created",
+                        org_id=world.acme.id,
+                        target_label=f"Old {i}",
+                        occurred_at=utcnow() - datetime.timedelta(days=40 + i),
+                    )
+                )
+            await db.commit()
+            total = await db.scalar(select(func.count()).select_from(AuditEvent))
+        await own_engine.dispose()
+        return total
+
+    before = asyncio.run(setup_and_count(3))
+    unset = CliRunner().invoke(main, ["purge-audit"])
+    assert unset.exit_code == 0 and "No retention is set" in unset.output
+    result = CliRunner().invoke(main, ["purge-audit", "--days", "30"])
+    assert result.exit_code == 0, result.output
+    assert "Deleted 3 audit events older than 30 days." in result.output
+    assert asyncio.run(setup_and_count(0)) == before - 3

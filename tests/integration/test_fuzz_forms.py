@@ -219,6 +219,10 @@ QUERY_PAGES = [
     (None, "/login", ["next", "expired"]),
     ("olivia", "/o/acme/members", ["q", "cursor"]),
     ("olivia", "/orgs/slug-hint", ["name", "slug"]),
+    ("olivia", "/o/acme/activity", ["actor", "action", "target", "since", "until", "cursor"]),
+    ("olivia", "/o/acme/activity/export", ["actor", "action", "target", "since", "until", "format"]),
+    ("mia", "/account/activity", ["action", "target", "since", "until", "cursor"]),
+    ("sam", "/staff/activity", ["actor", "action", "target", "since", "until", "cursor"]),
 ]
 
 

@@ -93,19 +93,29 @@ async def keyset_page(
     key_types: Sequence[type],
     cursor: str | None,
     per_page: int = DEFAULT_PAGE_SIZE,
+    descending: bool = False,
 ) -> Page[Any]:
-    """Run `statement` for one page in ascending `order_by` (its last column must be unique)."""
+    """Run `statement` for one page in `order_by` order, ascending unless `descending` (newest
+    first, say); the last column of `order_by` must be unique."""
     base = statement
     decoded = decode_cursor(cursor, key_types)
     direction = decoded[0] if decoded else "after"
+    ascending_now = (direction == "after") != descending  # walking the index upwards on this query
     if decoded:
-        statement = statement.where(_beyond(order_by, decoded[1], after=direction == "after"))
-    ordering = order_by if direction == "after" else [column.desc() for column in order_by]
+        statement = statement.where(_beyond(order_by, decoded[1], after=ascending_now))
+    ordering = order_by if ascending_now else [column.desc() for column in order_by]
     rows = list((await db.execute(statement.order_by(*ordering).limit(per_page + 1))).all())
     if decoded and not rows:
         # A stale cursor (rows deleted since) or one pointing past the end: start over.
         return await keyset_page(
-            db, base, order_by=order_by, key=key, key_types=key_types, cursor=None, per_page=per_page
+            db,
+            base,
+            order_by=order_by,
+            key=key,
+            key_types=key_types,
+            cursor=None,
+            per_page=per_page,
+            descending=descending,
         )
     has_more = len(rows) > per_page
     rows = rows[:per_page]

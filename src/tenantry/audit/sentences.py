@@ -1,0 +1,114 @@
+"""Each audit event as a sentence a person reads: "Adam Admin invited mia@acme.example as member".
+
+Sentences are plain text; templates escape them like any other value, so a name such as
+``<script>`` or one with a newline can't break the page or the line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tenantry.audit.models import AuditEvent
+
+
+def _list(values: Any) -> str:
+    if isinstance(values, list | tuple):
+        return ", ".join(str(v) for v in values) or "no role"
+    return str(values)
+
+
+def _value(event: AuditEvent, side: str, key: str, default: str = "") -> str:
+    data = (event.after if side == "after" else event.before) or {}
+    value = data.get(key, default)
+    return _list(value) if isinstance(value, list | tuple) else str(value if value is not None else "none")
+
+
+def _settings_change(event: AuditEvent) -> str:
+    after = event.after or {}
+    changes = ", ".join(f"{key.replace('_', ' ')} to {value}" for key, value in after.items())
+    return f"changed {changes or 'settings'}"
+
+
+# action -> what follows the actor's name; {target} is the event's target label.
+PHRASES: dict[str, str | Callable[[AuditEvent], str]] = {
+    "org.created": "created the organization {target}",
+    "org.renamed": lambda e: f"renamed the organization to {_value(e, 'after', 'name')}",
+    "org.slug_changed": lambda e: f"moved the organization to /o/{_value(e, 'after', 'slug')}",
+    "org.branding_changed": "changed the logo or colour",
+    "org.deleted": "deleted the organization {target}",
+    "org.default_role_changed": lambda e: f"made {_value(e, 'after', 'default_role')} the default role",
+    "org.settings_changed": _settings_change,
+    "org.seat_limit_changed": lambda e: f"set the seat limit to {_value(e, 'after', 'seat_limit')}",
+    "org.ownership_transferred": "handed ownership to {target}",
+    "membership.created": lambda e: f"added {e.target_label} as {_value(e, 'after', 'roles')}",
+    "membership.roles_changed": lambda e: (
+        f"changed the roles of {e.target_label} from {_value(e, 'before', 'roles')} to {_value(e, 'after', 'roles')}"
+    ),
+    "membership.deactivated": "deactivated {target}",
+    "membership.reactivated": "reactivated {target}",
+    "membership.removed": "removed {target} from the organization",
+    "membership.left": "left the organization",
+    "invitation.created": lambda e: f"invited {e.target_label} as {_value(e, 'after', 'roles')}",
+    "invitation.resent": "sent the invitation to {target} again",
+    "invitation.revoked": "withdrew the invitation to {target}",
+    "invitation.accepted": "accepted the invitation sent to {target}",
+    "email.delivered": "— the email to {target} was delivered",
+    "email.failed": "— the email to {target} could not be delivered",
+    "role.created": "created the role {target}",
+    "role.updated": "changed the role {target}",
+    "role.deleted": "deleted the role {target}",
+    "group.created": "created the group {target}",
+    "group.renamed": lambda e: f"renamed the group {_value(e, 'before', 'name')} to {_value(e, 'after', 'name')}",
+    "group.updated": "changed the description of the group {target}",
+    "group.deleted": "deleted the group {target}",
+    "group.member_added": lambda e: f"added {_value(e, 'after', 'member')} to the group {e.target_label}",
+    "group.member_removed": lambda e: f"removed {_value(e, 'before', 'member')} from the group {e.target_label}",
+    "group.role_given": lambda e: f"gave the group {e.target_label} the role {_value(e, 'after', 'role')}",
+    "group.role_taken": lambda e: f"took the role {_value(e, 'before', 'role')} from the group {e.target_label}",
+    "user.signed_up": "created an account",
+    "user.signed_in": "signed in",
+    "user.sign_in_failed": "— a sign-in to {target} failed (wrong password)",
+    "user.signed_out": "signed out",
+    "user.profile_updated": "changed their profile",
+    "user.password_changed": "changed their password",
+    "user.password_reset_requested": "asked for a password reset link",
+    "user.password_reset": "reset their password with an emailed link",
+    "user.password_set": "chose their password",
+    "user.email_verified": "confirmed their email address",
+    "user.verification_sent": "asked for a new confirmation link",
+    "user.session_revoked": "signed out one of their other browsers",
+    "user.other_sessions_revoked": "signed out all their other browsers",
+    "user.staff_created": "created the staff account {target}",
+}
+
+
+def actor_name(event: AuditEvent) -> str:
+    """'Adam Admin <adam@x>' reads as 'Adam Admin'; the system as 'Tenantry'."""
+    label = event.actor_label or "Someone"
+    return label.split(" <", 1)[0] if " <" in label else label
+
+
+def describe(event: AuditEvent) -> str:
+    """The event as one line of plain text, whatever its values contain."""
+    phrase = PHRASES.get(event.action)
+    if phrase is None:
+        text = f"{event.action.replace('.', ' ').replace('_', ' ')} {event.target_label}".strip()
+    elif callable(phrase):
+        text = phrase(event)
+    else:
+        text = phrase.format(target=event.target_label)
+    # "— the email ... was delivered": a sentence without an actor.
+    sentence = text[2:3].upper() + text[3:] if text.startswith("— ") else f"{actor_name(event)} {text}"
+    return " ".join(sentence.split())  # newlines and tabs in a name never break the line
+
+
+ACTION_GROUPS = {
+    "org": "Organization",
+    "membership": "Members",
+    "invitation": "Invitations",
+    "email": "Email",
+    "role": "Roles",
+    "group": "Groups",
+    "user": "Account",
+}

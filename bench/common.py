@@ -151,10 +151,11 @@ def time_pages(url: str, slug: str, pages: dict[str, str], requests: int) -> dic
     app = create_app(settings_for(url))
     user = asyncio.run(first_member_of(url, slug))
     results = {}
+    runtime = runtime_of(app)
+    statements: list[str] = []
+    # Listening before the app starts: adding a listener while its mail worker runs a query fails.
+    event.listen(runtime.engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     with TestClient(app) as client:
-        runtime = runtime_of(app)
-        statements: list[str] = []
-        event.listen(runtime.engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
 
         async def open_session() -> str:
             async with runtime.sessionmaker() as db:

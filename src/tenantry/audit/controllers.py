@@ -73,7 +73,7 @@ class OrgActivityController(Controller):
             base_url=f"/o/{org.slug}/activity",
             org_id=org.id,
             cursor=cursor,
-            extra={"actions": await activity.actions_in_use(db_session, org_id=org.id)},
+            extra={"actions": activity.known_actions()},
         )
 
     @get("/export", opt={"permission": Permission.AUDIT_READ}, name="org_activity_export")
@@ -129,6 +129,6 @@ class StaffActivityController(Controller):
             template="audit/staff_activity.html",
             base_url="/staff/activity",
             cursor=cursor,
-            extra={"actions": await activity.actions_in_use(db_session, org_id=None)},
+            extra={"actions": activity.known_actions()},
             with_org_names=True,
         )

@@ -24,6 +24,8 @@ class AuditEvent(UUIDv7Base):
         Index("ix_audit_events_org_id_id", "org_id", "id"),
         Index("ix_audit_events_actor_user_id_id", "actor_user_id", "id"),
         Index("ix_audit_events_action", "action"),
+        # An org's log filtered to one action, newest first, without walking its other events.
+        Index("ix_audit_events_org_id_action_id", "org_id", "action", "id"),
     )
 
     occurred_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)

@@ -67,14 +67,18 @@ class ActivityFilters:
         }
         return {key: value for key, value in values.items() if value}
 
+    def fixed_columns(self) -> list[ColumnElement]:
+        """Within one org: the columns pinned to one value, in the order of its indexes."""
+        return [AuditEvent.org_id, AuditEvent.action] if "." in self.action else [AuditEvent.org_id]
+
     def conditions(self) -> list[ColumnElement[bool]]:
         where: list[ColumnElement[bool]] = []
         if self.actor:
             where.append(func.lower(AuditEvent.actor_label).like(_contains(self.actor), escape="\\"))
         if self.target:
             where.append(func.lower(AuditEvent.target_label).like(_contains(self.target), escape="\\"))
-        if "." in self.action:  # one action: the (org_id, action, id) index serves it
-            where.append(AuditEvent.action == self.action)
+        if "." in self.action:  # one action: the (org_id, action, id) index serves it (see _scope)
+            where.append(AuditEvent.action.between(self.action, self.action))
         elif self.action:  # a family: "invitation" is every "invitation.*"
             where.append(AuditEvent.action.startswith(f"{self.action}.", autoescape=True))
         if self.since:
@@ -96,7 +100,11 @@ def _midnight(day: datetime.date) -> datetime.datetime:
 def _scope(*, org_id: UUID | None, user_id: UUID | None) -> list[ColumnElement[bool]]:
     """An org's log, a user's own account activity, or (neither) everything, for staff."""
     if org_id is not None:
-        return [AuditEvent.org_id == org_id]
+        # Written as a range on purpose. With "org_id = X", PostgreSQL drops org_id from the
+        # ORDER BY and, when X holds a large share of the table, walks the primary key backwards
+        # past every other org's newer events (150 ms at 1M events in bench/audit_log.py). A range
+        # keeps the (org_id, id) index in play: 0.2 ms.
+        return [AuditEvent.org_id.between(org_id, org_id)]
     if user_id is not None:
         return [
             AuditEvent.org_id.is_(None),
@@ -131,6 +139,7 @@ async def list_events(
         cursor=cursor,
         per_page=per_page,
         descending=True,
+        fixed=filters.fixed_columns() if org_id is not None else (),
     )
     return Page(items=[row[0] for row in page.items], next_cursor=page.next_cursor, prev_cursor=page.prev_cursor)
 

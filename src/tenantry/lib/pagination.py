@@ -94,16 +94,21 @@ async def keyset_page(
     cursor: str | None,
     per_page: int = DEFAULT_PAGE_SIZE,
     descending: bool = False,
+    fixed: Sequence[ColumnElement[Any]] = (),
 ) -> Page[Any]:
     """Run `statement` for one page in `order_by` order, ascending unless `descending` (newest
-    first, say); the last column of `order_by` must be unique."""
+    first, say); the last column of `order_by` must be unique.
+
+    `fixed` names columns the statement pins to one value (org_id = ...). They lead the ORDER BY
+    only to point the planner at the index that starts with them: PostgreSQL, told an org owns a
+    fifth of a table, may otherwise walk the primary key past every other org's rows."""
     base = statement
     decoded = decode_cursor(cursor, key_types)
     direction = decoded[0] if decoded else "after"
     ascending_now = (direction == "after") != descending  # walking the index upwards on this query
     if decoded:
         statement = statement.where(_beyond(order_by, decoded[1], after=ascending_now))
-    ordering = order_by if ascending_now else [column.desc() for column in order_by]
+    ordering = [*fixed, *order_by] if ascending_now else [column.desc() for column in [*fixed, *order_by]]
     rows = list((await db.execute(statement.order_by(*ordering).limit(per_page + 1))).all())
     if decoded and not rows:
         # A stale cursor (rows deleted since) or one pointing past the end: start over.
@@ -116,6 +121,7 @@ async def keyset_page(
             cursor=None,
             per_page=per_page,
             descending=descending,
+            fixed=fixed,
         )
     has_more = len(rows) > per_page
     rows = rows[:per_page]

@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     verification_limit_per_user: int = 3
     invitation_limit_per_org_hour: int = 1000
     # Audit events older than this many days are deleted by `tenantry purge-audit`; empty: kept forever.
-    audit_retention_days: int | None = None
+    audit_retention_days: int | None = Field(default=None, ge=1)
     mail_window_minutes: int = 60
 
     @property

@@ -56,6 +56,10 @@ async def test_a_bad_date_is_explained_next_to_its_field(client, world):
     response = await client.get("/o/acme/activity", params={"since": "31/01/2026", "until": "2026-13-01"})
     assert response.status_code == 422
     assert "Enter a date as YYYY-MM-DD" in unescape(response.text)
+    far = await client.get("/o/acme/activity", params={"until": "9999-12-31"})
+    assert far.status_code == 422 and "Enter a date before the year 9999." in far.text
+    export = await client.get("/o/acme/activity/export", params={"until": "9999-12-31", "since": "9999-12-31"})
+    assert export.status_code == 200
     backwards = await client.get("/o/acme/activity", params={"since": "2026-02-01", "until": "2026-01-01"})
     assert "The end date comes before the start date." in unescape(backwards.text)
 

@@ -220,3 +220,8 @@ def test_addresses_are_read_from_pasted_text_and_csv_deduplicated_with_reasons()
     ]
     assert read.invalid == [("not an address", "An email address must have an @-sign.")]
     assert read_addresses("", "first@x.example\nsecond@x.example").valid == ["first@x.example", "second@x.example"]
+
+
+def test_a_retention_of_zero_days_is_refused_not_taken_as_delete_everything():
+    with pytest.raises(ValueError, match="greater than or equal to 1"):
+        Settings(env="test", secret_key="s" * 40, audit_retention_days=0)

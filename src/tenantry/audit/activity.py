@@ -48,6 +48,10 @@ class ActivityFilters:
                 setattr(filters, name, datetime.date.fromisoformat(raw))
             except ValueError:
                 filters.errors[name] = "Enter a date as YYYY-MM-DD, for example 2026-01-31."
+        for name in ("since", "until"):  # the day after must exist: the range ends at its midnight
+            if getattr(filters, name) == datetime.date.max:
+                setattr(filters, name, None)
+                filters.errors[name] = "Enter a date before the year 9999."
         if filters.since and filters.until and filters.since > filters.until:
             filters.errors["until"] = "The end date comes before the start date."
             filters.until = None

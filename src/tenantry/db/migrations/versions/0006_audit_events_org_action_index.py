@@ -17,9 +17,21 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-# A plain CREATE INDEX: batch mode could rebuild the table on SQLite and drop its append-only trigger.
+# Not in batch mode: that could rebuild the table on SQLite and drop its append-only trigger. On
+# PostgreSQL, CONCURRENTLY: every write adds an audit event, and a plain CREATE INDEX on a long
+# log would hold them all up while it builds.
 def upgrade() -> None:
-    op.create_index("ix_audit_events_org_id_action_id", "audit_events", ["org_id", "action", "id"], unique=False)
+    if op.get_bind().dialect.name == "postgresql":
+        with op.get_context().autocommit_block():
+            op.create_index(
+                "ix_audit_events_org_id_action_id",
+                "audit_events",
+                ["org_id", "action", "id"],
+                unique=False,
+                postgresql_concurrently=True,
+            )
+    else:
+        op.create_index("ix_audit_events_org_id_action_id", "audit_events", ["org_id", "action", "id"], unique=False)
 
 
 def downgrade() -> None:

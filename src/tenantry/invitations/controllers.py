@@ -21,7 +21,7 @@ from tenantry.groups.services import groups_of_org
 from tenantry.invitations import services
 from tenantry.invitations.schemas import InviteForm, JoinWithNewAccountForm
 from tenantry.lib.clock import utcnow
-from tenantry.lib.forms import FormErrors, InvalidInput, parse_form
+from tenantry.lib.forms import FormErrors, InvalidInput, parse_form, ticked_ids
 from tenantry.lib.ratelimit import RateLimiter
 from tenantry.orgs.context import OrgContext
 from tenantry.web.responses import see_other
@@ -106,8 +106,8 @@ class InvitationsController(Controller):
             errors["csv"] = csv_error
         values = {
             "emails": form.get("emails") if isinstance(form.get("emails"), str) else "",
-            "role": uuids_of(form, "role"),
-            "group": uuids_of(form, "group"),
+            "role": ticked_ids(form, "role"),
+            "group": ticked_ids(form, "group"),
             "expiry_days": form.get("expiry_days") if isinstance(form.get("expiry_days"), str) else "",
             "message": form.get("message") if isinstance(form.get("message"), str) else "",
         }
@@ -174,17 +174,6 @@ class InvitationsController(Controller):
             category="success" if revoked else "info",
         )
         return see_other(f"/o/{org_context.org.slug}/invitations")
-
-
-def uuids_of(form, name: str) -> list[UUID]:
-    """The ticked boxes of a form that failed to parse, so they stay ticked."""
-    ids = []
-    for value in form.getall(name, []):
-        try:
-            ids.append(UUID(value))
-        except (TypeError, ValueError, AttributeError):
-            continue
-    return ids
 
 
 async def _csv_upload(form) -> tuple[str, str | None]:

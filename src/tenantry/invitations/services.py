@@ -378,6 +378,27 @@ async def create_member(
     return user, membership
 
 
+def _send(
+    db: AsyncSession,
+    settings: Settings,
+    *,
+    org: Organization,
+    invitation: Invitation,
+    token: str,
+    roles: list[Role],
+    groups: list[Group],
+) -> None:
+    send_invitation_email(
+        db,
+        settings,
+        org=org,
+        invitation=invitation,
+        token=token,
+        role_names=[role.name for role in roles],
+        group_names=[group.name for group in groups],
+    )
+
+
 async def _create_invitation(
     db: AsyncSession,
     *,
@@ -406,15 +427,7 @@ async def _create_invitation(
     await db.flush()
     db.add_all([InvitationRole(invitation_id=invitation.id, role_id=role.id) for role in roles])
     db.add_all([InvitationGroup(invitation_id=invitation.id, group_id=group.id) for group in groups])
-    send_invitation_email(
-        db,
-        settings,
-        org=org,
-        invitation=invitation,
-        token=token,
-        role_names=[role.name for role in roles],
-        group_names=[group.name for group in groups],
-    )
+    _send(db, settings, org=org, invitation=invitation, token=token, roles=roles, groups=groups)
     record_event(
         db,
         actor=actor,
@@ -481,15 +494,7 @@ async def resend_invitation(
     invitation.token_hash = hash_token(token)
     invitation.expires_at = utcnow() + datetime.timedelta(days=org.invitation_expiry_days)
     invitation.sent_at = utcnow()
-    send_invitation_email(
-        db,
-        settings,
-        org=org,
-        invitation=invitation,
-        token=token,
-        role_names=[r.name for r in roles],
-        group_names=[g.name for g in groups],
-    )
+    _send(db, settings, org=org, invitation=invitation, token=token, roles=roles, groups=groups)
     record_event(
         db,
         actor=actor,
@@ -545,8 +550,8 @@ class OpenInvitation:
     account_exists: bool
 
 
-async def open_invitation(db: AsyncSession, token: str) -> OpenInvitation:
-    """What a join link offers, or why it offers nothing."""
+async def _by_token(db: AsyncSession, token: str) -> tuple[Invitation, Organization]:
+    """The invitation a link's token names, whatever its state, with its org."""
     if not token or len(token) > 200:
         raise BadInvitation(InvitationProblem.UNKNOWN)
     row = (
@@ -558,7 +563,12 @@ async def open_invitation(db: AsyncSession, token: str) -> OpenInvitation:
     ).first()
     if row is None:
         raise BadInvitation(InvitationProblem.UNKNOWN)
-    invitation, org = row
+    return row[0], row[1]
+
+
+async def open_invitation(db: AsyncSession, token: str) -> OpenInvitation:
+    """What a join link offers, or why it offers nothing."""
+    invitation, org = await _by_token(db, token)
     _check_open(invitation)
     return OpenInvitation(
         invitation=invitation,
@@ -580,11 +590,9 @@ def _check_open(invitation: Invitation) -> None:
 
 async def accept_invitation(db: AsyncSession, *, token: str, user: User, actor: Actor) -> Organization:
     """Join the org as the invitation says. Accepting twice, or in two tabs, gives one membership."""
-    opened = await open_invitation_or_mine(db, token, user)
-    org = opened.org
+    invitation, org = await _by_token(db, token)
     await lock_org(db, org.id)  # one acceptance at a time per org: seats, and the same link twice
     user = await db.get(User, user.id) or user  # this session's copy: the signed-in one is detached
-    invitation = opened.invitation
     await db.refresh(invitation)
     if invitation.token_hash != hash_token(token):
         raise BadInvitation(InvitationProblem.REVOKED)  # resent meanwhile: this link died

@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar
+from uuid import UUID
 
 from litestar import Request
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator
@@ -111,6 +112,18 @@ def clean_query_text(value: str, max_length: int = 100) -> str:
 def form_values(form: Mapping[str, Any], *names: str) -> dict[str, str]:
     """What the user typed, to put back into a form shown again with errors."""
     return {name: value for name in names if isinstance(value := form.get(name, ""), str)}
+
+
+def ticked_ids(form: Mapping[str, Any], name: str) -> list[UUID]:
+    """The ids of the ticked boxes of a form shown again with errors, so they stay ticked."""
+    getall = getattr(form, "getall", None)
+    ids = []
+    for value in getall(name, []) if getall else []:
+        try:
+            ids.append(UUID(value))
+        except (TypeError, ValueError, AttributeError):
+            continue
+    return ids
 
 
 @dataclass

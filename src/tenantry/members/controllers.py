@@ -23,10 +23,9 @@ from tenantry.access.services import (
 from tenantry.audit.services import Actor
 from tenantry.config import Settings
 from tenantry.groups.services import groups_of_member, groups_of_org
-from tenantry.invitations.controllers import uuids_of as _uuids
 from tenantry.invitations.schemas import NewMemberForm
 from tenantry.invitations.services import create_member, pending_count
-from tenantry.lib.forms import InvalidInput, clean_query_text, submit_form
+from tenantry.lib.forms import InvalidInput, clean_query_text, submit_form, ticked_ids
 from tenantry.members import lifecycle
 from tenantry.members.services import count_active_members, find_member, list_members, member_row
 from tenantry.orgs.context import OrgContext
@@ -147,8 +146,8 @@ class MembersController(Controller):
         if not submitted.ok:
             values = {
                 **submitted.values("name", "email"),
-                "role": _uuids(submitted.form, "role"),
-                "group": _uuids(submitted.form, "group"),
+                "role": ticked_ids(submitted.form, "role"),
+                "group": ticked_ids(submitted.form, "group"),
             }
             return await _new_member_page(
                 db_session, org_context, values=values, errors=submitted.errors, status=submitted.status

@@ -70,6 +70,24 @@ async def _changeable_by(
     return is_owner
 
 
+async def _set_status(
+    db: AsyncSession, *, org: Organization, membership: Membership, user: User, actor: Actor, status: str
+) -> None:
+    before = membership.status
+    membership.status = status
+    action = "membership.deactivated" if status == MembershipStatus.INACTIVE else "membership.reactivated"
+    record_event(
+        db,
+        actor=actor,
+        action=action,
+        org_id=org.id,
+        target=membership_target(membership, user),
+        before={"status": str(before)},
+        after={"status": str(status)},
+    )
+    await db.flush()
+
+
 async def deactivate_member(
     db: AsyncSession, *, org: Organization, membership: Membership, user: User, actor: Actor
 ) -> bool:
@@ -80,17 +98,7 @@ async def deactivate_member(
         return False
     if is_owner and await owner_count(db, org_id=org.id) <= 1:
         raise InvalidInput.on("__all__", f"{user.name} is the last owner. Make someone else an owner first.")
-    membership.status = MembershipStatus.INACTIVE
-    record_event(
-        db,
-        actor=actor,
-        action="membership.deactivated",
-        org_id=org.id,
-        target=membership_target(membership, user),
-        before={"status": "active"},
-        after={"status": "inactive"},
-    )
-    await db.flush()
+    await _set_status(db, org=org, membership=membership, user=user, actor=actor, status=MembershipStatus.INACTIVE)
     return True
 
 
@@ -108,17 +116,7 @@ async def reactivate_member(
             "__all__",
             f"{org.name} has no free seat: all {org.seat_limit} are taken. Free one or raise the limit first.",
         )
-    membership.status = MembershipStatus.ACTIVE
-    record_event(
-        db,
-        actor=actor,
-        action="membership.reactivated",
-        org_id=org.id,
-        target=membership_target(membership, user),
-        before={"status": "inactive"},
-        after={"status": "active"},
-    )
-    await db.flush()
+    await _set_status(db, org=org, membership=membership, user=user, actor=actor, status=MembershipStatus.ACTIVE)
     return True
 
 

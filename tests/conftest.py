@@ -38,6 +38,7 @@ def base_settings(database_url: str, **overrides) -> Settings:
         "base_url": "http://testserver.local",
         "run_worker": False,  # tests deliver mail themselves (deliver_due), when they mean to
         "permissions_file": str(Path(__file__).resolve().parents[1] / "examples" / "permissions.toml"),
+        "plans_file": str(Path(__file__).resolve().parent / "plans.toml"),
         **overrides,
     }
     return Settings(**values)

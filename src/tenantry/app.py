@@ -36,6 +36,7 @@ from tenantry.members.controllers import MembersController
 from tenantry.orgs.context import PERMISSION_OPT, provide_org_context, require_org_access
 from tenantry.orgs.controllers import OrgController, OrgsController
 from tenantry.orgs.middleware import SwitcherMiddleware
+from tenantry.plans.controllers import PlanController, StaffPlanController
 from tenantry.runtime import Runtime
 from tenantry.web.dependencies import DEPENDENCIES
 from tenantry.web.errors import EXCEPTION_HANDLERS
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             GroupsController,
             RolesController,
             PermissionsController,
+            PlanController,
         ],
         guards=[require_org_access],
         dependencies={"org_context": Provide(provide_org_context, sync_to_thread=False)},
@@ -100,6 +102,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             JoinController,
             AccountActivityController,
             StaffActivityController,
+            StaffPlanController,
             org_router,
             logo,
             accent_css,

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     # TOML declaring the product's permissions and role templates (see examples/permissions.toml).
     permissions_file: str = ""
 
+    # --- plans ---------------------------------------------------------------------------------------
+    # TOML declaring the plans sold (see examples/plans.toml); empty: one plan with everything, no limit.
+    plans_file: str = ""
+
     # --- accounts and sessions -------------------------------------------------------------------
     session_idle_minutes: int = Field(default=120, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from tenantry.access.models import Role
 from tenantry.accounts.models import UserSession
 from tenantry.audit.models import AuditEvent
+from tenantry.plans.models import PlanOverride
 from tests.integration.conftest import PASSWORD, World, count, csrf_token, make_invitation, sign_in
 from tests.integration.test_orgs import image_bytes
 from tests.integration.test_route_table import UNSAFE, endpoints
@@ -46,6 +47,16 @@ async def member_and_analyst(world: World, db) -> dict:
 
 async def developer_and_analyst(world: World, db) -> dict:
     return {"role": [str(world.developer.id), await template_id(db, "analyst")]}
+
+
+def staff_plan(rest: str, *, with_override: bool = False):
+    async def path(world: World, db) -> str:
+        if with_override:
+            db.add(PlanOverride(org_id=world.acme.id, extra_seats=2, extra_features=[]))
+            await db.commit()
+        return f"/staff/orgs/{world.acme.id}/plan{rest}"
+
+    return path
 
 
 def at(template: str):
@@ -151,7 +162,22 @@ MUTATIONS = [
     ),
     Mutation("/o/{slug:str}/settings/delete", "org.deleted", "olivia", {"confirm": "acme"}),
     Mutation("/o/{slug:str}/settings/invitations", "org.settings_changed", "adam", {"expiry_days": "14"}),
-    Mutation("/o/{slug:str}/settings/seats", "org.seat_limit_changed", "olivia", {"seat_limit": "50"}),
+    Mutation("/o/{slug:str}/plan/seats", "org.seat_limit_changed", "olivia", {"seat_limit": "50"}),
+    Mutation("/o/{slug:str}/plan", "org.plan_changed", "adam", {"plan": "scale"}),
+    Mutation("/staff/orgs/{org_id:uuid}/plan", "org.plan_changed", "sam", {"plan": "scale"}, path=staff_plan("")),
+    Mutation(
+        "/staff/orgs/{org_id:uuid}/plan/override",
+        "org.plan_override_set",
+        "sam",
+        {"extra_seats": "5", "feature": "sso", "note": "ticket 4711"},
+        path=staff_plan("/override"),
+    ),
+    Mutation(
+        "/staff/orgs/{org_id:uuid}/plan/override/remove",
+        "org.plan_override_removed",
+        "sam",
+        path=staff_plan("/override/remove", with_override=True),
+    ),
     Mutation(
         "/o/{slug:str}/members/{membership_id:uuid}/deactivate",
         "membership.deactivated",

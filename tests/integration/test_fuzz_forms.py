@@ -59,7 +59,11 @@ FORMS = [
     ("mia", "/o/acme/leave", "/o/acme/leave"),
     ("olivia", "/o/acme/members/new", "/o/acme/members/new"),
     ("olivia", "/o/acme/settings", "/o/acme/settings/invitations"),
-    ("olivia", "/o/acme/settings", "/o/acme/settings/seats"),
+    ("olivia", "/o/acme/plan", "/o/acme/plan/seats"),
+    ("olivia", "/o/acme/plan", "/o/acme/plan"),
+    ("sam", "/staff/orgs/{acme}/plan", "/staff/orgs/{acme}/plan"),
+    ("sam", "/staff/orgs/{acme}/plan", "/staff/orgs/{acme}/plan/override"),
+    ("sam", "/staff/orgs/{acme}/plan", "/staff/orgs/{acme}/plan/override/remove"),
     ("olivia", "/o/acme/invitations", "/o/acme/invitations"),
     ("olivia", "/o/acme/invitations", "/o/acme/invitations/{pending}/resend"),
     ("olivia", "/o/acme/invitations", "/o/acme/invitations/{pending}/revoke"),
@@ -72,6 +76,7 @@ TOKENS = {"reset", "set", "invite_gus", "invite_new"}  # placeholders that aren'
 async def ids(world, db) -> dict[str, str]:
     from tenantry.accounts.models import TokenPurpose, User
     from tenantry.accounts.tokens import issue_token
+    from tenantry.plans.models import PlanOverride
 
     mia = await db.get(User, world.mia.id)
     tokens = {
@@ -84,6 +89,8 @@ async def ids(world, db) -> dict[str, str]:
     ivy_in_acme = await create_membership(db, org=world.acme, user=ivy, roles=[], actor=Actor.system())
     ivy_in_acme.status = MembershipStatus.INACTIVE
     await db.commit()
+    db.add(PlanOverride(org_id=world.acme.id, extra_seats=1, extra_features=[]))  # so its remove form shows
+    await db.commit()
     _, tokens["invite_gus"] = await make_invitation(db, world.acme, "gus@globex.example")
     _, tokens["invite_new"] = await make_invitation(db, world.acme, "fuzzy@acme.example")
     return {
@@ -93,6 +100,7 @@ async def ids(world, db) -> dict[str, str]:
         "adam": str(world.memberships["adam"].id),
         "pending": str(pending.id),
         "ivy": str(ivy_in_acme.id),
+        "acme": str(world.acme.id),
         **tokens,
     }
 

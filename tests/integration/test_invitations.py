@@ -453,7 +453,7 @@ async def test_inviting_past_the_seat_limit_is_refused_naming_the_limit(client, 
     response = await invite(client, {"emails": "b@acme.example c@acme.example"})
     assert response.status_code == 422
     assert field_error(response.text, "emails") == (
-        "Acme has 1 free seat of 5; you are inviting 2. Invite fewer people, or raise the limit."
+        "Acme has 1 free seat of 5; you are inviting 2. Invite fewer people, or move to a plan with more seats."
     )
     assert "4 of 5 seats" in unescape(response.text)
     ok = await invite(client, {"emails": "b@acme.example"})
@@ -542,17 +542,18 @@ async def test_the_default_expiry_is_the_orgs_and_can_be_changed(client, world, 
 
 async def test_the_seat_limit_is_set_by_plan_managers_and_cant_go_below_what_is_taken(client, world, db):
     await sign_in(client, world.mia)
-    assert (await post_form(client, "/o/acme/settings/seats", {"seat_limit": "10"})).status_code == 403
+    assert (await post_form(client, "/o/acme/plan/seats", {"seat_limit": "10"})).status_code == 403
 
     await sign_in(client, world.adam)
-    assert "3 seats taken" in text_of((await client.get("/o/acme/settings")).text)
-    low = await post_form(client, "/o/acme/settings/seats", {"seat_limit": "2"})
+    assert "3 in use, no limit" in text_of((await client.get("/o/acme/plan")).text)
+    low = await post_form(client, "/o/acme/plan/seats", {"seat_limit": "2"})
     assert low.status_code == 422
     assert field_error(low.text, "seat_limit").startswith("3 seats are taken now")
-    ok = await post_form(client, "/o/acme/settings/seats", {"seat_limit": "10"}, follow_redirects=True)
-    assert "Seat limit saved. 10 seats." in unescape(ok.text)
-    cleared = await post_form(client, "/o/acme/settings/seats", {"seat_limit": ""}, follow_redirects=True)
-    assert "No seat limit" in unescape(cleared.text)
+    ok = await post_form(client, "/o/acme/plan/seats", {"seat_limit": "10"}, follow_redirects=True)
+    assert "Seat limit saved." in unescape(ok.text)
+    assert "3 of 10 in use" in text_of(ok.text)
+    cleared = await post_form(client, "/o/acme/plan/seats", {"seat_limit": ""}, follow_redirects=True)
+    assert "the plan's applies" in unescape(cleared.text)
     changes = [(e.before, e.after) for e in await events(db, "org.seat_limit_changed")]
     assert changes == [({"seat_limit": None}, {"seat_limit": 10}), ({"seat_limit": 10}, {"seat_limit": None})]
 

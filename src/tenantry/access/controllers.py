@@ -31,6 +31,7 @@ from tenantry.lib.errors import NotFound
 from tenantry.lib.forms import FormErrors, InvalidInput, clean_query_text, submit_form
 from tenantry.members.services import list_members
 from tenantry.orgs.context import OrgContext
+from tenantry.plans.catalog import Feature
 from tenantry.web.responses import see_other
 
 READ = {"permission": Permission.MEMBERS_READ}
@@ -94,11 +95,11 @@ class RolesController(Controller):
         offered = [info for info in roles if not info.is_owner and may_give(org_context.permissions, info)]
         return Template("access/roles.html", context={"roles": roles, "default": default, "offered": offered})
 
-    @get("/new", opt=MANAGE, name="org_role_new")
+    @get("/new", opt={**MANAGE, "feature": Feature.CUSTOM_ROLES}, name="org_role_new")
     async def new_role_page(self, catalog: Catalog, org_context: OrgContext) -> Template:
         return _role_form_page(catalog=catalog, org_context=org_context, values={"permissions": []}, errors={})
 
-    @post("/new", opt=MANAGE)
+    @post("/new", opt={**MANAGE, "feature": Feature.CUSTOM_ROLES})
     async def create(
         self, request: Request, db_session: AsyncSession, org_context: OrgContext, catalog: Catalog, actor: Actor
     ) -> Template | Redirect:

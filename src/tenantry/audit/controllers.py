@@ -17,6 +17,7 @@ from tenantry.audit import activity
 from tenantry.audit.sentences import ACTION_GROUPS, describe
 from tenantry.lib.clock import utcnow
 from tenantry.orgs.context import OrgContext
+from tenantry.plans.catalog import Feature
 from tenantry.runtime import runtime_of
 
 EXPORTS = {
@@ -76,7 +77,11 @@ class OrgActivityController(Controller):
             extra={"actions": activity.known_actions()},
         )
 
-    @get("/export", opt={"permission": Permission.AUDIT_READ}, name="org_activity_export")
+    @get(
+        "/export",
+        opt={"permission": Permission.AUDIT_READ, "feature": Feature.AUDIT_EXPORT},
+        name="org_activity_export",
+    )
     async def export(self, request: Request, org_context: OrgContext, format: str = "csv") -> Stream:
         """Streamed a thousand events at a time: a year of activity never sits in memory."""
         media_type, export = EXPORTS.get(format, EXPORTS["csv"])

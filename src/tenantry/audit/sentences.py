@@ -6,6 +6,7 @@ Sentences are plain text; templates escape them like any other value, so a name 
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,18 @@ def _settings_change(event: AuditEvent) -> str:
     return f"changed {changes or 'settings'}"
 
 
+def _override_granted(event: AuditEvent) -> str:
+    after = event.after or {}
+    granted = [f"{after['extra_seats']} extra seats"] if after.get("extra_seats") else []
+    granted += [str(f).replace("_", " ") for f in after.get("extra_features", [])]
+    until = ""
+    if after.get("ends_at"):  # the override ends as its last day ends: name that day
+        last_second = datetime.datetime.fromisoformat(str(after["ends_at"])) - datetime.timedelta(seconds=1)
+        until = f" through {last_second.date().isoformat()} (UTC)"
+    note = f" ({after['note']})" if after.get("note") else ""
+    return f"granted {', '.join(granted) or 'nothing'} beyond the plan{until}{note}"
+
+
 # action -> what follows the actor's name; {target} is the event's target label.
 PHRASES: dict[str, str | Callable[[AuditEvent], str]] = {
     "org.created": "created the organization {target}",
@@ -41,6 +54,12 @@ PHRASES: dict[str, str | Callable[[AuditEvent], str]] = {
     "org.settings_changed": _settings_change,
     "org.seat_limit_changed": lambda e: f"set the seat limit to {_value(e, 'after', 'seat_limit')}",
     "org.ownership_transferred": "handed ownership to {target}",
+    "org.plan_changed": lambda e: (
+        f"moved the organization from the {_value(e, 'before', 'plan_name')} plan "
+        f"to the {_value(e, 'after', 'plan_name')} plan"
+    ),
+    "org.plan_override_set": _override_granted,
+    "org.plan_override_removed": "removed what support had granted beyond the plan",
     "membership.created": lambda e: f"added {e.target_label} as {_value(e, 'after', 'roles')}",
     "membership.roles_changed": lambda e: (
         f"changed the roles of {e.target_label} from {_value(e, 'before', 'roles')} to {_value(e, 'after', 'roles')}"

@@ -19,6 +19,7 @@ from tenantry.groups.schemas import AddMemberForm, GroupForm
 from tenantry.lib.forms import FormErrors, clean_query_text, submit_form
 from tenantry.members.services import find_member, list_members
 from tenantry.orgs.context import OrgContext
+from tenantry.plans.catalog import Feature
 from tenantry.web.responses import is_htmx, see_other
 
 READ = {"permission": Permission.MEMBERS_READ}
@@ -66,11 +67,11 @@ class GroupsController(Controller):
             "groups/list.html", context={"groups": await services.groups_of_org(db_session, org_id=org_context.org.id)}
         )
 
-    @get("/new", opt=MANAGE, name="org_group_new")
+    @get("/new", opt={**MANAGE, "feature": Feature.GROUPS}, name="org_group_new")
     async def new_group_page(self) -> Template:
         return Template("groups/new.html", context={"values": {}, "errors": {}})
 
-    @post("/new", opt=MANAGE)
+    @post("/new", opt={**MANAGE, "feature": Feature.GROUPS})
     async def create(
         self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor
     ) -> Template | Redirect:

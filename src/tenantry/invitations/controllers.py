@@ -24,6 +24,7 @@ from tenantry.lib.clock import utcnow
 from tenantry.lib.forms import FormErrors, InvalidInput, parse_form, ticked_ids
 from tenantry.lib.ratelimit import RateLimiter
 from tenantry.orgs.context import OrgContext
+from tenantry.plans.services import seats_in_use
 from tenantry.web.responses import see_other
 
 INVITE = {"permission": Permission.MEMBERS_INVITE}
@@ -67,7 +68,9 @@ async def _invitations_page(
         context={
             "pending": await services.list_pending(db, org_id=org.id, cursor=cursor),
             "pending_count": await services.pending_count(db, org_id=org.id),
-            "seats_used": await services.seats_in_use(db, org_id=org.id) if org.seat_limit is not None else None,
+            "seats_used": await seats_in_use(db, org_id=org.id)
+            if org_context.entitlements.seat_limit is not None
+            else None,
             "now": utcnow(),
             "choices": role_choices(org_context.permissions, roles, ticked, afresh=True),
             "groups": await groups_of_org(db, org_id=org.id),
@@ -201,10 +204,10 @@ class JoinController(Controller):
 
     @post("/accept", response_headers=NO_REFERRER)
     async def accept(
-        self, request: Request, db_session: AsyncSession, user: User, actor: Actor, token: str
+        self, request: Request, db_session: AsyncSession, settings: Settings, user: User, actor: Actor, token: str
     ) -> Template | Redirect:
         try:
-            org = await services.accept_invitation(db_session, token=token, user=user, actor=actor)
+            org = await services.accept_invitation(db_session, settings=settings, token=token, user=user, actor=actor)
         except services.BadInvitation as exc:
             return _problem_page(exc.problem)
         except InvalidInput as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BeforeValidator, StringConstraints
+from pydantic import StringConstraints
 
 from tenantry.accounts.schemas import Email, PasswordInput, PersonName
 from tenantry.lib.forms import FormModel
@@ -26,14 +26,6 @@ class JoinWithNewAccountForm(FormModel):
 
 class InvitationDefaultsForm(FormModel):
     expiry_days: int
-
-
-def _blank_is_none(value: object) -> object:
-    return None if isinstance(value, str) and not value.strip() else value
-
-
-class SeatLimitForm(FormModel):
-    seat_limit: Annotated[int | None, BeforeValidator(_blank_is_none)] = None  # empty: no limit
 
 
 class NewMemberForm(FormModel):

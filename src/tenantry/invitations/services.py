@@ -46,10 +46,10 @@ from tenantry.members.models import Membership, MembershipStatus
 from tenantry.members.services import create_membership
 from tenantry.orgs.models import Organization
 from tenantry.orgs.services import org_target
+from tenantry.plans.services import free_seats, seat_limit_message
 
 MAX_ADDRESSES = 1000
 MIN_EXPIRY_DAYS, MAX_EXPIRY_DAYS = 1, 30
-MAX_SEAT_LIMIT = 1_000_000
 
 
 # --- reading a list of addresses -------------------------------------------------------------
@@ -132,28 +132,6 @@ def invitation_target(invitation: Invitation) -> Target:
     return Target(type="invitation", id=str(invitation.id), label=invitation.email)
 
 
-async def seats_in_use(db: AsyncSession, *, org_id: UUID) -> int:
-    """Active members plus invitations that may still be accepted: what the seat limit counts."""
-    members = await db.scalar(
-        select(func.count()).where(Membership.org_id == org_id, Membership.status == MembershipStatus.ACTIVE)
-    )
-    invited = await db.scalar(
-        select(func.count()).where(
-            Invitation.org_id == org_id,
-            Invitation.status == InvitationStatus.PENDING,
-            Invitation.expires_at > utcnow(),
-        )
-    )
-    return int(members or 0) + int(invited or 0)
-
-
-def seat_limit_message(org: Organization) -> str:
-    return (
-        f"{org.name} has {org.seat_limit} seats, all of them taken (active members and pending "
-        "invitations count). Free a seat or raise the limit first."
-    )
-
-
 async def set_invitation_defaults(db: AsyncSession, *, org: Organization, expiry_days: int, actor: Actor) -> bool:
     """How many days new invitations stay valid unless the inviter picks otherwise."""
     if not MIN_EXPIRY_DAYS <= expiry_days <= MAX_EXPIRY_DAYS:
@@ -172,37 +150,6 @@ async def set_invitation_defaults(db: AsyncSession, *, org: Organization, expiry
         target=org_target(org),
         before={"invitation_expiry_days": before},
         after={"invitation_expiry_days": expiry_days},
-    )
-    await db.flush()
-    return True
-
-
-async def set_seat_limit(db: AsyncSession, *, org: Organization, seat_limit: int | None, actor: Actor) -> bool:
-    """None: no limit. A limit below the seats already taken is refused, so nobody loses access by it."""
-    if seat_limit is not None and not 1 <= seat_limit <= MAX_SEAT_LIMIT:
-        raise InvalidInput.on("seat_limit", f"Enter a number from 1 to {MAX_SEAT_LIMIT:,}, or leave it empty.")
-    await authority(db, org=org, actor=actor, require=Permission.PLAN_MANAGE)
-    await db.refresh(org)
-    before = org.seat_limit
-    if before == seat_limit:
-        return False
-    if seat_limit is not None:
-        used = await seats_in_use(db, org_id=org.id)
-        if seat_limit < used:
-            raise InvalidInput.on(
-                "seat_limit",
-                f"{used} seats are taken now (active members and pending invitations). Deactivate members or "
-                f"withdraw invitations first, or choose at least {used}.",
-            )
-    org.seat_limit = seat_limit
-    record_event(
-        db,
-        actor=actor,
-        action="org.seat_limit_changed",
-        org_id=org.id,
-        target=org_target(org),
-        before={"seat_limit": before},
-        after={"seat_limit": seat_limit},
     )
     await db.flush()
     return True
@@ -267,16 +214,15 @@ async def invite_people(
             outcome.already_invited.append(address)
         else:
             to_invite.append(address)
-    if to_invite and org.seat_limit is not None:
-        free = org.seat_limit - await seats_in_use(db, org_id=org.id)
-        if len(to_invite) > free:
-            raise InvalidInput.on(
-                "emails",
-                seat_limit_message(org)
-                if free <= 0
-                else f"{org.name} has {free} free seat{'s' if free != 1 else ''} of {org.seat_limit}; "
-                f"you are inviting {len(to_invite)}. Invite fewer people, or raise the limit.",
-            )
+    limit, free = await free_seats(db, settings, org) if to_invite else (None, 0)
+    if limit is not None and len(to_invite) > free:
+        raise InvalidInput.on(
+            "emails",
+            seat_limit_message(org, limit)
+            if free <= 0
+            else f"{org.name} has {free} free seat{'s' if free != 1 else ''} of {limit}; "
+            f"you are inviting {len(to_invite)}. Invite fewer people, or move to a plan with more seats.",
+        )
     for address in to_invite:
         if address in open_invitations:  # expired: the new invitation replaces it
             open_invitations[address].status = InvitationStatus.REPLACED
@@ -357,8 +303,9 @@ async def create_member(
     roles, groups = await _grantable_roles_and_groups(
         db, org=org, access=access, role_ids=role_ids, group_ids=group_ids
     )
-    if org.seat_limit is not None and await seats_in_use(db, org_id=org.id) >= org.seat_limit:
-        raise InvalidInput.on("__all__", seat_limit_message(org))
+    limit, free = await free_seats(db, settings, org)
+    if limit is not None and free <= 0:
+        raise InvalidInput.on("__all__", seat_limit_message(org, limit))
     user = await create_user(db, name=name, email=email, password_hash=None, actor=actor)
     membership = await create_membership(db, org=org, user=user, roles=roles, actor=actor)
     db.add_all([GroupMember(group_id=group.id, membership_id=membership.id) for group in groups])
@@ -488,8 +435,9 @@ async def resend_invitation(
         db, org=org, access=access, role_ids={role.id for role in roles}, group_ids={group.id for group in groups}
     )
     expired = invitation.expires_at <= utcnow()
-    if expired and org.seat_limit is not None and await seats_in_use(db, org_id=org.id) >= org.seat_limit:
-        raise InvalidInput.on("__all__", seat_limit_message(org))  # an expired invitation held no seat
+    limit, free = await free_seats(db, settings, org) if expired else (None, 0)
+    if limit is not None and free <= 0:  # an expired invitation held no seat
+        raise InvalidInput.on("__all__", seat_limit_message(org, limit))
     token = new_token()
     invitation.token_hash = hash_token(token)
     invitation.expires_at = utcnow() + datetime.timedelta(days=org.invitation_expiry_days)
@@ -588,7 +536,9 @@ def _check_open(invitation: Invitation) -> None:
         raise BadInvitation(InvitationProblem.EXPIRED)
 
 
-async def accept_invitation(db: AsyncSession, *, token: str, user: User, actor: Actor) -> Organization:
+async def accept_invitation(
+    db: AsyncSession, *, settings: Settings, token: str, user: User, actor: Actor
+) -> Organization:
     """Join the org as the invitation says. Accepting twice, or in two tabs, gives one membership."""
     invitation, org = await _by_token(db, token)
     await lock_org(db, org.id)  # one acceptance at a time per org: seats, and the same link twice
@@ -612,16 +562,12 @@ async def accept_invitation(db: AsyncSession, *, token: str, user: User, actor: 
         )
     if membership is None:
         await db.refresh(org)
-        if org.seat_limit is not None:
-            active = await db.scalar(
-                select(func.count()).where(Membership.org_id == org.id, Membership.status == MembershipStatus.ACTIVE)
+        # The invitation held a seat, so only members count here.
+        limit, free = await free_seats(db, settings, org, count_invitations=False)
+        if limit is not None and free <= 0:
+            raise InvalidInput.on(
+                "__all__", f"{org.name} has no free seat: all {limit} are taken. Ask whoever invited you to free one."
             )
-            if int(active or 0) >= org.seat_limit:
-                raise InvalidInput.on(
-                    "__all__",
-                    f"{org.name} has no free seat: all {org.seat_limit} are taken. "
-                    "Ask whoever invited you to free one.",
-                )
         roles = await _roles_of(db, invitation.id)
         membership = await create_membership(db, org=org, user=user, roles=roles, actor=actor)
         groups = await _groups_of(db, invitation)
@@ -698,7 +644,7 @@ async def accept_with_new_account(
         after={"name": name, "invitation": str(opened.invitation.id)},
     )
     new_session = sessions.create_session(db, user=user, settings=settings, ip=actor.ip, user_agent=actor.user_agent)
-    org = await accept_invitation(db, token=token, user=user, actor=as_user)
+    org = await accept_invitation(db, settings=settings, token=token, user=user, actor=as_user)
     return SignedIn(user=user, session=new_session), org
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
@@ -190,6 +191,7 @@ class MembersController(Controller):
         db_session: AsyncSession,
         org_context: OrgContext,
         catalog: Catalog,
+        settings: Settings,
         actor: Actor,
         membership_id: UUID,
     ) -> Template | Redirect:
@@ -200,7 +202,7 @@ class MembersController(Controller):
             catalog,
             actor,
             membership_id,
-            lifecycle.reactivate_member,
+            functools.partial(lifecycle.reactivate_member, settings=settings),
             done="{name} is active again, with their roles and groups.",
             nothing="{name} was already active.",
         )

@@ -22,13 +22,14 @@ from tenantry.access.services import (
 from tenantry.accounts.models import User
 from tenantry.accounts.schemas import normalize_email
 from tenantry.audit.services import Actor, record_event
+from tenantry.config import Settings
 from tenantry.groups.models import Group, GroupMember
-from tenantry.invitations.services import seats_in_use
 from tenantry.lib.errors import NotFound, NotPermitted
 from tenantry.lib.forms import InvalidInput
 from tenantry.members.models import Membership, MembershipStatus
 from tenantry.members.services import membership_target
 from tenantry.orgs.models import Organization
+from tenantry.plans.services import free_seats, seat_limit_message
 
 
 async def _is_owner(db: AsyncSession, membership: Membership) -> bool:
@@ -103,7 +104,7 @@ async def deactivate_member(
 
 
 async def reactivate_member(
-    db: AsyncSession, *, org: Organization, membership: Membership, user: User, actor: Actor
+    db: AsyncSession, *, settings: Settings, org: Organization, membership: Membership, user: User, actor: Actor
 ) -> bool:
     access = await authority(db, org=org, actor=actor, require=Permission.MEMBERS_MANAGE)
     await _changeable_by(db, access, org, membership, user, actor)
@@ -111,11 +112,9 @@ async def reactivate_member(
         return False
     await db.refresh(org)
     # Open invitations hold their seats: reactivating can't take one of theirs.
-    if org.seat_limit is not None and await seats_in_use(db, org_id=org.id) >= org.seat_limit:
-        raise InvalidInput.on(
-            "__all__",
-            f"{org.name} has no free seat: all {org.seat_limit} are taken. Free one or raise the limit first.",
-        )
+    limit, free = await free_seats(db, settings, org)
+    if limit is not None and free <= 0:
+        raise InvalidInput.on("__all__", seat_limit_message(org, limit))
     await _set_status(db, org=org, membership=membership, user=user, actor=actor, status=MembershipStatus.ACTIVE)
     return True
 

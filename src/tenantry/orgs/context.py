@@ -22,10 +22,14 @@ from tenantry.members.models import Membership, MembershipStatus
 from tenantry.orgs.models import Organization, SlugRedirect
 from tenantry.orgs.services import remember_last_org
 from tenantry.orgs.slugs import looks_like_slug
+from tenantry.plans.catalog import Feature, PlanCatalog
+from tenantry.plans.models import PlanOverride
+from tenantry.plans.services import Entitlements, entitlements_for, plan_catalog, unavailable_sentence
 from tenantry.runtime import runtime_of
 from tenantry.web.errors import Moved
 
 PERMISSION_OPT = "permission"
+FEATURE_OPT = "feature"  # a route of a plan feature, e.g. opt={"feature": Feature.GROUPS}
 
 
 @dataclass(frozen=True)
@@ -33,9 +37,29 @@ class OrgContext:
     org: Organization
     membership: Membership
     permissions: EffectivePermissions
+    entitlements: Entitlements
+    plans: PlanCatalog
 
     def can(self, permission: Permission | str) -> bool:
         return self.permissions.has(permission)
+
+    def has(self, feature: Feature | str) -> bool:
+        """Whether the org's plan (with any override) includes a feature."""
+        return self.entitlements.has(feature)
+
+    def unavailable(self, feature: Feature | str) -> str | None:
+        """Why a feature is off for this org (the sentence beside its disabled controls); None: it's on."""
+        if self.has(feature):
+            return None
+        return unavailable_sentence(self.plans, self.entitlements, Feature(feature))
+
+
+class FeatureUnavailable(PermissionDeniedException):
+    """A route of a feature the org's plan lacks: refused with a sentence and where to upgrade."""
+
+    def __init__(self, detail: str, *, plan_url: str | None) -> None:
+        super().__init__(detail=detail)
+        self.plan_url = plan_url
 
 
 async def require_org_access(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
@@ -48,7 +72,8 @@ async def require_org_access(connection: ASGIConnection, handler: BaseRouteHandl
     db = runtime_of(connection.app).alchemy.provide_session(connection.app.state, connection.scope)
     row = (
         await db.execute(
-            select(Organization, Membership)
+            select(Organization, Membership, PlanOverride)
+            .outerjoin(PlanOverride, PlanOverride.org_id == Organization.id)
             .outerjoin(
                 Membership,
                 and_(
@@ -63,17 +88,26 @@ async def require_org_access(connection: ASGIConnection, handler: BaseRouteHandl
     if row is None:
         await _redirect_if_moved(db, connection, slug=slug, user=user)
         raise NotFoundException()
-    org, membership = row
+    org, membership, override = row
     if membership is None:
         raise NotFoundException()
     if org.slug != slug:  # /o/ACME -> /o/acme
         raise Moved(_replace_slug(connection, slug, org.slug))
     permissions = await effective_permissions(db, user_id=user.id, org_id=org.id)
-    context = OrgContext(org=org, membership=membership, permissions=permissions)
+    runtime = runtime_of(connection.app)
+    catalog = plan_catalog(runtime.settings)
+    entitlements = entitlements_for(catalog, org, override)
+    context = OrgContext(
+        org=org, membership=membership, permissions=permissions, entitlements=entitlements, plans=catalog
+    )
     connection.state.org_context = context  # the 403 page shows the org's layout too
     required = handler.opt.get(PERMISSION_OPT)
     if required is not None and not permissions.has(required):
         raise PermissionDeniedException()
+    feature = handler.opt.get(FEATURE_OPT)
+    if feature is not None and not entitlements.has(feature):
+        plan_url = f"/o/{org.slug}/plan" if permissions.has(Permission.PLAN_MANAGE) else None
+        raise FeatureUnavailable(unavailable_sentence(catalog, entitlements, feature), plan_url=plan_url)
     if connection.method == "GET" and user.last_org_id != org.id:
         await remember_last_org(db, user_id=user.id, org_id=org.id)
         user.last_org_id = org.id

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.access.permissions import Permission
 from tenantry.accounts.models import User
 from tenantry.audit.services import Actor
-from tenantry.invitations.schemas import InvitationDefaultsForm, SeatLimitForm
-from tenantry.invitations.services import seats_in_use, set_invitation_defaults, set_seat_limit
+from tenantry.invitations.schemas import InvitationDefaultsForm
+from tenantry.invitations.services import set_invitation_defaults
 from tenantry.lib.forms import FormErrors, InvalidInput, form_values, parse_form, submit_form
 from tenantry.members.lifecycle import leave_org, transfer_ownership
 from tenantry.members.services import count_active_members
@@ -132,7 +132,6 @@ async def _settings_page(
         "slug": org.slug,
         "brand_color": org.brand_color or DEFAULT_ACCENT,
         "expiry_days": org.invitation_expiry_days,
-        "seat_limit": "" if org.seat_limit is None else org.seat_limit,
     }
     return Template(
         "orgs/settings.html",
@@ -140,7 +139,6 @@ async def _settings_page(
             "values": {**defaults, **(values or {})},
             "errors": errors or {},
             "section": section,
-            "seats_used": await seats_in_use(db, org_id=org.id),
         },
         status_code=422 if errors else 200,
     )
@@ -250,24 +248,6 @@ class OrgController(Controller):
             category="success",
         )
         return see_other(f"/o/{org_context.org.slug}/settings#invitations")
-
-    @post("/settings/seats", opt={"permission": Permission.PLAN_MANAGE})
-    async def update_seat_limit(
-        self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor
-    ) -> Template | Redirect:
-        submitted = await submit_form(
-            request,
-            SeatLimitForm,
-            lambda data: set_seat_limit(db_session, org=org_context.org, seat_limit=data.seat_limit, actor=actor),
-        )
-        if not submitted.ok:
-            return await _settings_page(
-                db_session, org_context, values=submitted.values("seat_limit"), errors=submitted.errors, section="seats"
-            )
-        limit = org_context.org.seat_limit
-        message = "No seat limit: invite as many people as you like." if limit is None else f"{limit} seats."
-        flash(request, f"Seat limit saved. {message}" if submitted.result else "Nothing to change.", category="success")
-        return see_other(f"/o/{org_context.org.slug}/settings#seats")
 
     @get("/settings/transfer", opt={"permission": Permission.ORG_DELETE}, name="org_transfer")
     async def transfer_page(self) -> Template:

@@ -30,8 +30,10 @@ class Organization(UUIDv7AuditBase):
 
     # How long an invitation from this org stays valid, unless the inviter picks otherwise.
     invitation_expiry_days: Mapped[int] = mapped_column(Integer, default=7, server_default=text("7"))
-    # At most this many active members plus pending invitations; None: no limit.
+    # The org's own cap on active members plus pending invitations, below its plan's; None: the plan's.
     seat_limit: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Key of its plan in the deployment's plan catalog; None (or a key no longer declared): the default.
+    plan_key: Mapped[str | None] = mapped_column(String(32), default=None)
 
     @property
     def logo_url(self) -> str | None:

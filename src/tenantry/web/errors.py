@@ -80,6 +80,16 @@ def forbidden(request: Request, exc: PermissionDeniedException) -> Response | Te
             detail="For your safety, forms stop working after a while or when cookies are cleared. "
             "Go back, reload the page and submit again.",
         )
+    plan_url = getattr(exc, "plan_url", False)
+    if plan_url is not False:  # a feature the org's plan lacks
+        return _page(
+            request,
+            "errors/error.html",
+            HTTP_403_FORBIDDEN,
+            title="Not part of your plan",
+            detail=str(exc.detail) + ("" if plan_url else " An owner or an admin who manages the plan can change it."),
+            plan_url=plan_url,
+        )
     return _page(
         request,
         "errors/error.html",

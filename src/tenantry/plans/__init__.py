@@ -1,0 +1,1 @@
+"""Plans: what each org may use (seats, premium features), declared by the deployment."""

@@ -1,0 +1,229 @@
+"""Plans: usage, changes of plan (and refused downgrades), features a plan lacks, support's overrides.
+
+The tests run with tests/plans.toml: Acme starts on "pro" (everything but SSO, no seat limit).
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+
+from tenantry.access.models import Role
+from tenantry.app import create_app
+from tenantry.config import ConfigError
+from tenantry.groups.models import Group
+from tenantry.invitations.models import Invitation
+from tenantry.orgs.models import Organization
+from tenantry.plans.catalog import STANDARD, load_plan_catalog
+from tenantry.plans.models import PlanOverride
+from tests.clock import travel
+from tests.conftest import base_settings
+from tests.integration.conftest import count, events, field_error, make_invitation, post_form, sign_in
+from tests.integration.test_invitations import text_of
+
+
+async def put_acme_on(db, plan_key: str, world) -> None:
+    await db.execute(update(Organization).where(Organization.id == world.acme.id).values(plan_key=plan_key))
+    await db.commit()
+
+
+async def test_the_plan_page_shows_usage_features_and_the_plans(client, world):
+    await sign_in(client, world.adam)
+    page = text_of((await client.get("/o/acme/plan")).text)
+    assert "Acme is on the Pro plan" in page
+    assert "3 in use, no limit" in page  # Olivia, Adam, Mia
+    assert "Single sign-on" in page and "Upgrade to Scale" in page and "Downgrade to Starter" in page
+
+
+async def test_upgrading_applies_at_once_and_is_on_record(client, world, db):
+    await sign_in(client, world.olivia)
+    done = await post_form(client, "/o/acme/plan", {"plan": "scale"}, follow_redirects=True)
+    assert "Acme is now on the Scale plan." in text_of(done.text)
+    [event] = await events(db, "org.plan_changed")
+    assert (event.before["plan"], event.after["plan"]) == ("pro", "scale")
+    assert event.actor_user_id == world.olivia.id and event.org_id == world.acme.id
+
+
+async def test_a_downgrade_that_usage_would_break_is_refused_with_what_to_change(client, world, db):
+    await sign_in(client, world.olivia)
+    refused = await post_form(client, "/o/acme/plan", {"plan": "starter"})
+    assert refused.status_code == 422
+    page = text_of(refused.text)
+    assert "Starter can't hold what this organization uses now" in page
+    assert "Starter has no groups: delete your 1 group." in page
+    assert "Starter has no custom roles: delete your 1 custom role." in page
+    assert await events(db, "org.plan_changed") == []
+    assert (await db.scalar(select(Organization.plan_key).where(Organization.id == world.acme.id))) is None
+
+    # Seats count too: Team has 10; twelve people is two too many.
+    await db.execute(update(Role).where(Role.org_id == world.acme.id).values(org_id=world.globex.id))
+    await db.commit()
+    for n in range(9):
+        await make_invitation(db, world.acme, f"extra{n}@acme.example")
+    refused = await post_form(client, "/o/acme/plan", {"plan": "team"})
+    assert "12 seats are taken" in text_of(refused.text)
+    assert "deactivate or remove 2 members, or withdraw invitations" in text_of(refused.text)
+
+
+async def test_an_unknown_plan_is_refused_next_to_the_field(client, world):
+    await sign_in(client, world.olivia)
+    refused = await post_form(client, "/o/acme/plan", {"plan": "platinum"})
+    assert refused.status_code == 422 and "Choose one of the plans listed." in text_of(refused.text)
+
+
+async def test_a_feature_the_plan_lacks_is_shown_disabled_and_refused_by_the_server(client, world, db):
+    await put_acme_on(db, "team", world)  # no custom roles
+    await sign_in(client, world.adam)
+    roles = text_of((await client.get("/o/acme/roles")).text)
+    assert "Custom roles are not part of the Team plan; the Pro plan includes them. See the plans" in roles
+    page = await client.get("/o/acme/roles/new")
+    assert page.status_code == 403 and "Not part of your plan" in page.text
+    before = await count(db, Role)
+    refused = await post_form(client, "/o/acme/roles/new", {"name": "Auditor", "permissions": "members:read"})
+    assert refused.status_code == 403 and await count(db, Role) == before
+
+    await put_acme_on(db, "starter", world)  # no groups, no export either
+    assert "Groups are not part of the Starter plan" in text_of((await client.get("/o/acme/groups")).text)
+    assert (await post_form(client, "/o/acme/groups/new", {"name": "Sales"})).status_code == 403
+    assert (await client.get("/o/acme/activity/export?format=csv")).status_code == 403
+
+
+async def test_the_plan_seat_limit_holds_and_support_can_grant_extra_seats(client, world, db):
+    await put_acme_on(db, "starter", world)  # 3 seats, all taken
+    await sign_in(client, world.adam)
+    refused = await post_form(client, "/o/acme/invitations", {"emails": "new@acme.example", "expiry_days": "7"})
+    assert refused.status_code == 422
+    assert "Acme has 3 seats, all of them taken" in field_error(refused.text, "emails")
+
+    await sign_in(client, world.sam)
+    granted = await post_form(
+        client,
+        f"/staff/orgs/{world.acme.id}/plan/override",
+        {"extra_seats": "2", "note": "ticket 4711"},
+        follow_redirects=True,
+    )
+    assert "Override saved." in text_of(granted.text)
+    await sign_in(client, world.adam)
+    assert "3 of 5 in use" in text_of((await client.get("/o/acme/plan")).text)
+    data = {"emails": "new@acme.example", "expiry_days": "7"}
+    invited = await post_form(client, "/o/acme/invitations", data)
+    assert invited.status_code == 200 and await count(db, Invitation) == 1
+
+
+async def test_an_override_with_an_end_date_stops_counting_when_it_ends(client, world, db, monkeypatch):
+    await put_acme_on(db, "team", world)
+    await sign_in(client, world.sam)
+    ends_on = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=3)).date().isoformat()
+    data = {"extra_seats": "0", "feature": "custom_roles", "ends_on": ends_on, "note": "trial"}
+    saved = await post_form(client, f"/staff/orgs/{world.acme.id}/plan/override", data, follow_redirects=False)
+    assert saved.status_code == 303
+    [event] = await events(db, "org.plan_override_set")
+    assert event.before is None and event.after["extra_features"] == ["custom_roles"]
+
+    await sign_in(client, world.adam)
+    assert (await client.get("/o/acme/roles/new")).status_code == 200
+    plan_page = text_of((await client.get("/o/acme/plan")).text)
+    assert "Granted by support: Custom roles, until" in plan_page and "granted by support" in plan_page
+
+    travel(monkeypatch, days=5)
+    await sign_in(client, world.adam)  # sessions don't last 5 days
+    assert (await client.get("/o/acme/roles/new")).status_code == 403
+
+
+async def test_support_refuses_nonsense_overrides_next_to_the_field(client, world, db):
+    await sign_in(client, world.sam)
+    url = f"/staff/orgs/{world.acme.id}/plan/override"
+    nothing = await post_form(client, url, {"extra_seats": "0"})
+    assert nothing.status_code == 422 and "Grant extra seats or at least one feature" in text_of(nothing.text)
+    past = await post_form(client, url, {"extra_seats": "1", "ends_on": "2020-01-01"})
+    assert field_error(past.text, "ends_on") == "Choose a day after today, or leave it empty for no end."
+    huge = await post_form(client, url, {"extra_seats": "100000000"})
+    assert field_error(huge.text, "extra_seats").startswith("Enter a number from 0 to")
+    bogus = await post_form(client, url, {"extra_seats": "1", "feature": "teleport"})
+    assert bogus.status_code == 422
+    assert await count(db, PlanOverride) == 0 and await events(db, "org.plan_override_set") == []
+
+
+async def test_removing_an_override_is_on_record_and_only_the_plan_applies(client, world, db):
+    db.add(PlanOverride(org_id=world.acme.id, extra_seats=4, extra_features=["sso"], note="pilot"))
+    await db.commit()
+    await sign_in(client, world.sam)
+    page = text_of((await client.get(f"/staff/orgs/{world.acme.id}/plan")).text)
+    assert "Granted by support: 4 extra seats, Single sign-on, with no end date" in page
+    removed = await post_form(client, f"/staff/orgs/{world.acme.id}/plan/override/remove", follow_redirects=True)
+    assert "Override removed" in text_of(removed.text)
+    [event] = await events(db, "org.plan_override_removed")
+    assert event.before["extra_seats"] == 4 and event.org_id == world.acme.id
+    assert await count(db, PlanOverride) == 0
+
+
+async def test_staff_plan_pages_are_404_for_everyone_else(client, world):
+    await sign_in(client, world.olivia)
+    assert (await client.get(f"/staff/orgs/{world.acme.id}/plan")).status_code == 404
+    assert (await post_form(client, f"/staff/orgs/{world.acme.id}/plan", {"plan": "scale"})).status_code == 404
+
+
+async def test_a_plan_change_reaches_a_second_instance_on_its_next_request(client, world, db, settings):
+    """Two app instances on one database: nothing about plans is cached in a process."""
+    second = create_app(base_settings(settings.database_url, plans_file=settings.plans_file))
+    transport = httpx.ASGITransport(app=second)
+    async with (
+        second.lifespan(),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as other,
+    ):
+        token = await sign_in(client, world.adam)
+        other.cookies.set("tenantry_session", token, domain="testserver.local")
+        await put_acme_on(db, "team", world)
+        assert (await other.get("/o/acme/roles/new")).status_code == 403
+        await sign_in(client, world.olivia)
+        moved = await post_form(client, "/o/acme/plan", {"plan": "scale"}, follow_redirects=False)
+        assert moved.status_code == 303
+        assert (await other.get("/o/acme/roles/new")).status_code == 200
+
+
+def test_the_plan_file_is_checked_at_start_up(tmp_path):
+    def load(text: str):
+        path = tmp_path / f"plans{abs(hash(text))}.toml"
+        path.write_text(text)
+        return load_plan_catalog(str(path))
+
+    assert load_plan_catalog("") is STANDARD
+    with pytest.raises(ConfigError, match="unknown feature 'teleport'"):
+        load('[[plans]]\nkey = "a"\nname = "A"\nfeatures = ["teleport"]\n')
+    with pytest.raises(ConfigError, match="default plan 'gold' is not one of the plans"):
+        load('default = "gold"\n[[plans]]\nkey = "a"\nname = "A"\n')
+    with pytest.raises(ConfigError, match="declared twice"):
+        load('[[plans]]\nkey = "a"\nname = "A"\n[[plans]]\nkey = "a"\nname = "B"\n')
+    with pytest.raises(ConfigError, match="seat_limit"):
+        load('[[plans]]\nkey = "a"\nname = "A"\nseat_limit = 0\n')
+    with pytest.raises(ConfigError, match="declares no plans"):
+        load("default = 'a'\n")
+    sample = load_plan_catalog("examples/plans.toml")
+    assert [p.key for p in sample.plans] == ["free", "team", "business", "enterprise"]
+    assert sample.default.key == "free"
+
+
+async def test_groups_survive_a_lapsed_override_but_no_new_ones_can_be_made(client, world, db):
+    await put_acme_on(db, "starter", world)
+    await sign_in(client, world.adam)
+    page = await client.get(f"/o/acme/groups/{world.engineering.id}")
+    assert page.status_code == 200  # existing groups keep working; only new ones need the plan
+    assert await count(db, Group) >= 1
+
+
+async def test_plan_events_read_as_sentences_in_the_activity_log(client, world, db):
+    await sign_in(client, world.olivia)
+    await post_form(client, "/o/acme/plan", {"plan": "scale"})
+    await sign_in(client, world.sam)
+    await post_form(
+        client,
+        f"/staff/orgs/{world.acme.id}/plan/override",
+        {"extra_seats": "5", "feature": "sso", "ends_on": "2099-12-31", "note": "ticket 4711"},
+    )
+    await sign_in(client, world.olivia)
+    log = text_of((await client.get("/o/acme/activity")).text)
+    assert "Olivia Owner moved the organization from the Pro plan to the Scale plan" in log
+    assert "Sam Support granted 5 extra seats, sso beyond the plan through 2099-12-31 (UTC) (ticket 4711)" in log

@@ -26,7 +26,8 @@ $(TEST_STAMP): $(APP_STAMP)
 run: $(APP_STAMP)
 	@mkdir -p var
 	@export TENANTRY_ENV=$${TENANTRY_ENV:-development} \
-		TENANTRY_PERMISSIONS_FILE=$${TENANTRY_PERMISSIONS_FILE-examples/permissions.toml}; \
+		TENANTRY_PERMISSIONS_FILE=$${TENANTRY_PERMISSIONS_FILE-examples/permissions.toml} \
+		TENANTRY_PLANS_FILE=$${TENANTRY_PLANS_FILE-examples/plans.toml}; \
 		$(BIN)/tenantry migrate && $(BIN)/tenantry run
 
 test: $(TEST_STAMP) chromium

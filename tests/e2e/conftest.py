@@ -78,6 +78,7 @@ def _server_env(database_url: str, port: int, smtp_port: int) -> dict[str, str]:
         TENANTRY_SIGNUP_LIMIT_PER_IP="1000",
         TENANTRY_SIGNIN_LIMIT_PER_IP="1000",
         TENANTRY_PERMISSIONS_FILE=str(Path(__file__).resolve().parents[2] / "examples" / "permissions.toml"),
+        TENANTRY_PLANS_FILE=str(Path(__file__).resolve().parents[1] / "plans.toml"),
     )
     return env
 

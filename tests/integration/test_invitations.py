@@ -475,7 +475,7 @@ async def test_accepting_past_the_seat_limit_is_refused_with_a_clear_sentence(cl
     assert (await invitation_of(db, "gus@globex.example")).status == InvitationStatus.PENDING
 
 
-async def test_twenty_acceptances_at_once_fill_exactly_the_five_free_seats(sessionmaker, world, db):
+async def test_twenty_acceptances_at_once_fill_exactly_the_five_free_seats(sessionmaker, world, db, settings):
     tokens, users = [], []
     for i in range(20):
         user = await make_user(db, f"Joiner {i}", f"joiner{i}@x.example")
@@ -489,7 +489,8 @@ async def test_twenty_acceptances_at_once_fill_exactly_the_five_free_seats(sessi
         async with sessionmaker() as session:
             user = await session.get(User, user_id)
             try:
-                await accept_invitation(session, token=token, user=user, actor=Actor(user_id=user_id, label="j"))
+                actor = Actor(user_id=user_id, label="j")
+                await accept_invitation(session, settings=settings, token=token, user=user, actor=actor)
             except InvalidInput as exc:
                 await session.rollback()
                 return " ".join(exc.errors.values())
@@ -508,13 +509,14 @@ async def test_twenty_acceptances_at_once_fill_exactly_the_five_free_seats(sessi
     assert active == 8
 
 
-async def test_two_tabs_accepting_at_once_give_one_membership(sessionmaker, world, db):
+async def test_two_tabs_accepting_at_once_give_one_membership(sessionmaker, world, db, settings):
     _, token = await make_invitation(db, world.acme, "gus@globex.example")
 
     async def accept():
         async with sessionmaker() as session:
             user = await session.get(User, world.gus.id)
-            org = await accept_invitation(session, token=token, user=user, actor=Actor(user_id=user.id, label="g"))
+            actor = Actor(user_id=user.id, label="g")
+            org = await accept_invitation(session, settings=settings, token=token, user=user, actor=actor)
             await asyncio.sleep(0.05)
             await session.commit()
             return org.slug

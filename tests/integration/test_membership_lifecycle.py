@@ -174,7 +174,7 @@ async def test_reactivating_past_the_seat_limit_is_refused(client, world, db):
     await sign_in(client, world.adam)
     response = await post_form(client, f"/o/acme/members/{mia}/reactivate")
     assert response.status_code == 422
-    assert "Acme has no free seat: all 2 are taken." in unescape(response.text)
+    assert "Acme has 2 seats, all of them taken" in unescape(response.text)
     assert await status_of(db, mia) == MembershipStatus.INACTIVE
 
 
@@ -291,4 +291,4 @@ async def test_reactivating_cant_take_a_seat_an_open_invitation_holds(client, wo
     await make_invitation(db, world.acme, "ann@acme.example")  # Olivia, Adam and Ann's invitation: full
     await sign_in(client, world.adam)
     response = await post_form(client, f"/o/acme/members/{mia}/reactivate")
-    assert response.status_code == 422 and "Acme has no free seat: all 3 are taken." in unescape(response.text)
+    assert response.status_code == 422 and "Acme has 3 seats, all of them taken" in unescape(response.text)

@@ -24,6 +24,7 @@ from tenantry.lib.clock import utcnow
 from tenantry.lib.forms import FormErrors, InvalidInput, parse_form, ticked_ids
 from tenantry.lib.ratelimit import RateLimiter
 from tenantry.orgs.context import OrgContext
+from tenantry.web.guards import REACHABLE_WITHOUT_ORG
 from tenantry.web.responses import see_other
 
 INVITE = {"permission": Permission.MEMBERS_INVITE}
@@ -199,12 +200,12 @@ class JoinController(Controller):
     async def join_page(self, request: Request, db_session: AsyncSession, token: str) -> Template:
         return await _join_page(request, db_session, token)
 
-    @post("/accept", response_headers=NO_REFERRER)
+    @post("/accept", response_headers=NO_REFERRER, opt={REACHABLE_WITHOUT_ORG: True})
     async def accept(
-        self, request: Request, db_session: AsyncSession, user: User, actor: Actor, token: str
+        self, request: Request, db_session: AsyncSession, user: User, settings: Settings, actor: Actor, token: str
     ) -> Template | Redirect:
         try:
-            org = await services.accept_invitation(db_session, token=token, user=user, actor=actor)
+            org = await services.accept_invitation(db_session, token=token, user=user, actor=actor, settings=settings)
         except services.BadInvitation as exc:
             return _problem_page(exc.problem)
         except InvalidInput as exc:

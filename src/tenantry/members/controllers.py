@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
@@ -190,6 +191,7 @@ class MembersController(Controller):
         db_session: AsyncSession,
         org_context: OrgContext,
         catalog: Catalog,
+        settings: Settings,
         actor: Actor,
         membership_id: UUID,
     ) -> Template | Redirect:
@@ -200,7 +202,7 @@ class MembersController(Controller):
             catalog,
             actor,
             membership_id,
-            lifecycle.reactivate_member,
+            functools.partial(lifecycle.reactivate_member, settings=settings),
             done="{name} is active again, with their roles and groups.",
             nothing="{name} was already active.",
         )
@@ -218,16 +220,22 @@ class MembersController(Controller):
         db_session: AsyncSession,
         org_context: OrgContext,
         catalog: Catalog,
+        settings: Settings,
         actor: Actor,
         membership_id: UUID,
     ) -> Template | Redirect:
         org = org_context.org
         membership, user = await find_member(db_session, org_id=org.id, membership_id=membership_id)
         try:
-            await lifecycle.remove_member(db_session, org=org, membership=membership, user=user, actor=actor)
+            orgless = await lifecycle.remove_member(
+                db_session, org=org, membership=membership, user=user, actor=actor, settings=settings
+            )
         except InvalidInput as exc:
             return await _member_page_refusing(db_session, org_context, catalog, membership, user, exc)
-        flash(request, f"{user.name} was removed from {org.name}.", category="success")
+        note = (
+            f" {user.name} now belongs to no organization: they will be asked to create or join one." if orgless else ""
+        )
+        flash(request, f"{user.name} was removed from {org.name}.{note}", category="success")
         return see_other(f"/o/{org.slug}/members")
 
 

@@ -313,6 +313,12 @@ async def test_a_personal_workspace_is_an_org_to_stay_in(world_factory):
 async def test_an_admin_may_remove_someones_only_org_and_is_told(world_factory):
     async with world_factory(require_org=True) as (client, world):
         await sign_in(client, world.olivia)
+        confirm = text_of((await client.get(f"/o/acme/members/{world.memberships['mia'].id}/remove")).text)
+        assert "Acme is Mia Member's only organization." in confirm
+        async with client.test_sessionmaker() as db:
+            gus_in_acme = await join_directly(db, world.acme, world.gus)  # Gus has Globex too
+        gus = text_of((await client.get(f"/o/acme/members/{gus_in_acme.id}/remove")).text)
+        assert "only organization" not in gus
         response = await post_form(
             client, f"/o/acme/members/{world.memberships['mia'].id}/remove", follow_redirects=True
         )
@@ -383,11 +389,3 @@ async def test_staff_and_members_are_not_sent_to_create_or_join(world_factory):
         await sign_in(client, world.mia)
         assert (await client.get("/o/acme", follow_redirects=False)).status_code == 200
         assert (await client.get("/orgs", follow_redirects=False)).status_code == 200
-
-
-@pytest.mark.parametrize("value", ["", "3"])
-def test_the_limit_setting_reads_empty_as_no_limit(monkeypatch, value):
-    from tenantry.config import Settings
-
-    monkeypatch.setenv("TENANTRY_MAX_ORGS_PER_USER", value)
-    assert Settings().max_orgs_per_user == (int(value) if value else None)

@@ -71,6 +71,8 @@ async def test_signing_up_makes_a_personal_workspace_shown_apart_in_the_switcher
         assert "Personal P Pat Jones's workspace Your personal workspace" in page
         listing = text_of((await client.get("/orgs")).text)
         assert "Personal P Pat Jones's workspace /o/pat-jones · your personal workspace" in listing
+        activity = text_of((await client.get("/o/pat-jones/activity")).text)
+        assert "Pat Jones created the personal workspace pat-jones" in activity
 
         async with client.test_sessionmaker() as db:
             pat = await db.scalar(select(User).where(User.email == "pat@example.com"))

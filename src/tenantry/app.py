@@ -40,7 +40,7 @@ from tenantry.plans.controllers import PlanController, StaffPlanController
 from tenantry.runtime import Runtime
 from tenantry.web.dependencies import DEPENDENCIES
 from tenantry.web.errors import EXCEPTION_HANDLERS
-from tenantry.web.guards import require_user
+from tenantry.web.guards import require_an_org, require_user
 from tenantry.web.health import healthz, readyz
 from tenantry.web.media import accent_css, logo
 from tenantry.web.templating import STATIC_DIR, create_template_config
@@ -162,7 +162,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_samesite="lax",
             header_name="x-csrftoken",
         ),
-        guards=[require_user],
+        guards=[require_user, require_an_org],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[security_headers_hook(hsts=settings.serves_https)],

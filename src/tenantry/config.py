@@ -6,7 +6,7 @@ import functools
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_SECRET_KEY_LENGTH = 32
@@ -83,6 +83,20 @@ class Settings(BaseSettings):
     # Audit events older than this many days are deleted by `tenantry purge-audit`; empty: kept forever.
     audit_retention_days: int | None = Field(default=None, ge=1)
     mail_window_minutes: int = 60
+
+    # --- workspaces and membership rules (orgs/rules.py) -----------------------------------------
+    # Every new (non-staff) account gets a personal workspace it owns, "Olivia's workspace".
+    personal_workspaces: bool = False
+    # How many orgs a user may belong to; empty: no limit. A personal workspace doesn't count,
+    # deactivated memberships do (they can be reactivated).
+    max_orgs_per_user: int | None = Field(default=None, ge=1)
+    # At least one: a signed-in user without an active org can only create or join one.
+    require_org: bool = False
+
+    @field_validator("max_orgs_per_user", mode="before")
+    @classmethod
+    def _empty_means_no_limit(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def is_development(self) -> bool:

@@ -227,6 +227,7 @@ QUERY_PAGES = [
     (None, "/login", ["next", "expired"]),
     ("olivia", "/o/acme/members", ["q", "cursor"]),
     ("olivia", "/orgs/slug-hint", ["name", "slug"]),
+    ("mia", "/orgs/start", ["link"]),
     ("olivia", "/o/acme/activity", ["actor", "action", "target", "since", "until", "cursor"]),
     ("olivia", "/o/acme/activity/export", ["actor", "action", "target", "since", "until", "format"]),
     ("mia", "/account/activity", ["action", "target", "since", "until", "cursor"]),

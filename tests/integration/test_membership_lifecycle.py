@@ -178,7 +178,7 @@ async def test_reactivating_past_the_seat_limit_is_refused(client, world, db):
     assert await status_of(db, mia) == MembershipStatus.INACTIVE
 
 
-async def test_two_owners_leaving_at_once_leave_one_owner(sessionmaker, world, db):
+async def test_two_owners_leaving_at_once_leave_one_owner(sessionmaker, world, db, settings):
     owner = await template_role(db, "owner")
     db.add(MembershipRole(membership_id=world.memberships["adam"].id, role_id=owner.id))
     await db.commit()
@@ -187,7 +187,9 @@ async def test_two_owners_leaving_at_once_leave_one_owner(sessionmaker, world, d
         async with sessionmaker() as session:
             org = await session.get(Organization, world.acme.id)
             try:
-                await leave_org(session, org=org, user=user, actor=Actor(user_id=user.id, label=user.name))
+                await leave_org(
+                    session, settings=settings, org=org, user=user, actor=Actor(user_id=user.id, label=user.name)
+                )
             except InvalidInput:
                 await session.rollback()
                 return "refused"

@@ -17,6 +17,7 @@ NEEDS_NO_EVENT = {
     "groups_of_org": "a read",
     "switcher_entries": "a read",
     "lock_org": "takes a row lock; changes nothing",
+    "lock_user": "takes a row lock while a person's orgs are counted; changes nothing",
     "grant_role": "a step of create_membership and of the role verbs, which record the change",
     "create_user": "a step of sign-up, staff creation, invitations and direct creation, which record it",
     "follow_user_rename": "a step of the profile change, recorded as user.profile_updated",

@@ -27,6 +27,7 @@ from tenantry.audit.services import Actor
 from tenantry.config import Settings
 from tenantry.lib.forms import InvalidInput, form_values, parse_form, submit_form
 from tenantry.lib.ratelimit import RateLimiter
+from tenantry.web.guards import REACHABLE_WITHOUT_ORG
 from tenantry.web.responses import safe_next, see_other
 
 PUBLIC = {"public": True}
@@ -157,7 +158,7 @@ class AuthController(Controller):
             status_code=status,
         )
 
-    @post("/logout")
+    @post("/logout", opt={REACHABLE_WITHOUT_ORG: True})
     async def logout(
         self,
         request: Request,
@@ -337,6 +338,7 @@ async def _set_password(
 class AccountController(Controller):
     path = "/account"
     tags = ["accounts"]
+    opt = {REACHABLE_WITHOUT_ORG: True}  # a user in no org still manages their account
 
     @get("/", name="account")
     async def profile_page(self, user: User) -> Template:

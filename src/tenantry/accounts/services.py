@@ -21,6 +21,7 @@ from tenantry.lib.forms import InvalidInput
 from tenantry.lib.ratelimit import Limit, RateLimiter
 from tenantry.mail.messages import send_password_changed_email, send_password_reset_email, send_verification_email
 from tenantry.members.services import follow_user_rename
+from tenantry.orgs.services import create_personal_workspace_if_on
 
 WRONG_CREDENTIALS = "That email and password don't match an account. Check both and try again."
 
@@ -120,6 +121,7 @@ async def sign_up(
     user = await create_user(db, name=name, email=email, password_hash=await passwords.hash(password), actor=actor)
     as_user = actor.as_user(user.id, actor_label(user))
     record_event(db, actor=as_user, action="user.signed_up", target=user_target(user), after={"name": name})
+    await create_personal_workspace_if_on(db, settings, user=user, actor=as_user)
     send_verification_email(
         db, settings, user=user, token=await issue_token(db, user=user, purpose=TokenPurpose.VERIFY_EMAIL)
     )

@@ -19,6 +19,7 @@ from tenantry.lib.clock import utcnow
 from tenantry.orgs.context import OrgContext
 from tenantry.plans.catalog import Feature
 from tenantry.runtime import runtime_of
+from tenantry.web.guards import REACHABLE_WITHOUT_ORG
 
 EXPORTS = {
     "csv": ("text/csv; charset=utf-8", activity.export_csv),
@@ -100,6 +101,7 @@ class OrgActivityController(Controller):
 class AccountActivityController(Controller):
     path = "/account/activity"
     tags = ["audit"]
+    opt = {REACHABLE_WITHOUT_ORG: True}  # part of one's account: sign-ins and session changes
 
     @get("/", name="account_activity")
     async def activity_page(

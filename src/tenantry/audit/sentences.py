@@ -45,7 +45,11 @@ def _override_granted(event: AuditEvent) -> str:
 
 # action -> what follows the actor's name; {target} is the event's target label.
 PHRASES: dict[str, str | Callable[[AuditEvent], str]] = {
-    "org.created": "created the organization {target}",
+    "org.created": lambda e: (
+        f"created the personal workspace {e.target_label}"
+        if (e.after or {}).get("personal")
+        else f"created the organization {e.target_label}"
+    ),
     "org.renamed": lambda e: f"renamed the organization to {_value(e, 'after', 'name')}",
     "org.slug_changed": lambda e: f"moved the organization to /o/{_value(e, 'after', 'slug')}",
     "org.branding_changed": "changed the logo or colour",

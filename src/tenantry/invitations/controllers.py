@@ -25,6 +25,7 @@ from tenantry.lib.forms import FormErrors, InvalidInput, parse_form, ticked_ids
 from tenantry.lib.ratelimit import RateLimiter
 from tenantry.orgs.context import OrgContext
 from tenantry.plans.services import seats_in_use
+from tenantry.web.guards import REACHABLE_WITHOUT_ORG
 from tenantry.web.responses import see_other
 
 INVITE = {"permission": Permission.MEMBERS_INVITE}
@@ -202,7 +203,7 @@ class JoinController(Controller):
     async def join_page(self, request: Request, db_session: AsyncSession, token: str) -> Template:
         return await _join_page(request, db_session, token)
 
-    @post("/accept", response_headers=NO_REFERRER)
+    @post("/accept", response_headers=NO_REFERRER, opt={REACHABLE_WITHOUT_ORG: True})
     async def accept(
         self, request: Request, db_session: AsyncSession, settings: Settings, user: User, actor: Actor, token: str
     ) -> Template | Redirect:

@@ -43,9 +43,10 @@ from tenantry.lib.tokens import hash_token, new_token
 from tenantry.mail.messages import send_invitation_email, send_welcome_email
 from tenantry.mail.models import OutboxMessage, OutboxStatus
 from tenantry.members.models import Membership, MembershipStatus
+from tenantry.members.rules import check_room_for
 from tenantry.members.services import create_membership
 from tenantry.orgs.models import Organization
-from tenantry.orgs.services import org_target
+from tenantry.orgs.services import create_personal_workspace_if_on, org_target
 from tenantry.plans.services import free_seats, seat_limit_message
 
 MAX_ADDRESSES = 1000
@@ -307,6 +308,8 @@ async def create_member(
     if limit is not None and free <= 0:
         raise InvalidInput.on("__all__", seat_limit_message(org, limit))
     user = await create_user(db, name=name, email=email, password_hash=None, actor=actor)
+    # A new account belongs nowhere yet: within any org limit. Its personal workspace doesn't count.
+    await create_personal_workspace_if_on(db, settings, user=user, actor=actor)
     membership = await create_membership(db, org=org, user=user, roles=roles, actor=actor)
     db.add_all([GroupMember(group_id=group.id, membership_id=membership.id) for group in groups])
     token = await issue_token(db, user=user, purpose=TokenPurpose.SET_PASSWORD)
@@ -539,7 +542,8 @@ def _check_open(invitation: Invitation) -> None:
 async def accept_invitation(
     db: AsyncSession, *, settings: Settings, token: str, user: User, actor: Actor
 ) -> Organization:
-    """Join the org as the invitation says. Accepting twice, or in two tabs, gives one membership."""
+    """Join the org as the invitation says. Accepting twice, or in two tabs, gives one membership.
+    Within TENANTRY_MAX_ORGS_PER_USER and the org's seats."""
     invitation, org = await _by_token(db, token)
     await lock_org(db, org.id)  # one acceptance at a time per org: seats, and the same link twice
     user = await db.get(User, user.id) or user  # this session's copy: the signed-in one is detached
@@ -561,6 +565,7 @@ async def accept_invitation(
             "__all__", f"Your membership of {org.name} is deactivated. Ask one of its admins to reactivate it."
         )
     if membership is None:
+        await check_room_for(db, settings, user=user, org_id=org.id, doing=f"joining {org.name}")
         await db.refresh(org)
         # The invitation held a seat, so only members count here.
         limit, free = await free_seats(db, settings, org, count_invitations=False)
@@ -643,6 +648,7 @@ async def accept_with_new_account(
         target=user_target(user),
         after={"name": name, "invitation": str(opened.invitation.id)},
     )
+    await create_personal_workspace_if_on(db, settings, user=user, actor=as_user)
     new_session = sessions.create_session(db, user=user, settings=settings, ip=actor.ip, user_agent=actor.user_agent)
     org = await accept_invitation(db, settings=settings, token=token, user=user, actor=as_user)
     return SignedIn(user=user, session=new_session), org
@@ -710,3 +716,38 @@ async def list_pending(db: AsyncSession, *, org_id: UUID, cursor: str | None = N
             )
         )
     return Page(items=rows, next_cursor=page.next_cursor, prev_cursor=page.prev_cursor)
+
+
+# --- for someone in no org yet ("create or join") ---------------------------------------------
+
+_LINK_TOKEN = re.compile(r"(?:^|/invite/)([A-Za-z0-9_-]{16,200})(?:[/?#].*)?$")
+
+
+def invitation_token_in(link: str) -> str | None:
+    """The token of a pasted join link (https://portal.example/invite/<token>), or a bare token."""
+    match = _LINK_TOKEN.search(link.strip()[:2000])
+    return match.group(1) if match else None
+
+
+@dataclass
+class InvitationForMe:
+    org_name: str
+    inviter_name: str
+    expires_at: datetime.datetime
+
+
+async def pending_invitations_for(db: AsyncSession, *, email: str, limit: int = 20) -> list[InvitationForMe]:
+    """Open invitations sent to this address, newest first. Their links are only in the emails
+    (we keep the tokens' hashes), so the page can say where to look, not offer a button."""
+    rows = await db.execute(
+        select(Organization.name, Invitation.inviter_name, Invitation.expires_at)
+        .join(Organization, Organization.id == Invitation.org_id)
+        .where(
+            Invitation.email == email,
+            Invitation.status == InvitationStatus.PENDING,
+            Invitation.expires_at > utcnow(),
+        )
+        .order_by(Invitation.id.desc())
+        .limit(limit)
+    )
+    return [InvitationForMe(org_name=name, inviter_name=inviter, expires_at=expires) for name, inviter, expires in rows]

@@ -28,6 +28,7 @@ from tenantry.invitations.schemas import NewMemberForm
 from tenantry.invitations.services import create_member, pending_count
 from tenantry.lib.forms import InvalidInput, clean_query_text, submit_form, ticked_ids
 from tenantry.members import lifecycle
+from tenantry.members.rules import has_no_other_org
 from tenantry.members.services import count_active_members, find_member, list_members, member_row
 from tenantry.orgs.context import OrgContext
 from tenantry.web.responses import is_htmx, safe_next, see_other
@@ -208,10 +209,17 @@ class MembersController(Controller):
         )
 
     @get("/{membership_id:uuid}/remove", opt={"permission": Permission.MEMBERS_MANAGE}, name="member_remove")
-    async def remove_page(self, db_session: AsyncSession, org_context: OrgContext, membership_id: UUID) -> Template:
+    async def remove_page(
+        self, db_session: AsyncSession, org_context: OrgContext, settings: Settings, membership_id: UUID
+    ) -> Template:
         membership, user = await find_member(db_session, org_id=org_context.org.id, membership_id=membership_id)
         groups = await groups_of_member(db_session, membership_id=membership.id)
-        return Template("members/remove.html", context={"membership": membership, "member": user, "groups": groups})
+        # TENANTRY_REQUIRE_ORG: say before removing that this leaves them in no org (allowed).
+        orgless_after = await has_no_other_org(db_session, settings, user_id=user.id, org_id=org_context.org.id)
+        return Template(
+            "members/remove.html",
+            context={"membership": membership, "member": user, "groups": groups, "orgless_after": orgless_after},
+        )
 
     @post("/{membership_id:uuid}/remove", opt={"permission": Permission.MEMBERS_MANAGE})
     async def remove(
@@ -220,16 +228,22 @@ class MembersController(Controller):
         db_session: AsyncSession,
         org_context: OrgContext,
         catalog: Catalog,
+        settings: Settings,
         actor: Actor,
         membership_id: UUID,
     ) -> Template | Redirect:
         org = org_context.org
         membership, user = await find_member(db_session, org_id=org.id, membership_id=membership_id)
         try:
-            await lifecycle.remove_member(db_session, org=org, membership=membership, user=user, actor=actor)
+            orgless = await lifecycle.remove_member(
+                db_session, org=org, membership=membership, user=user, actor=actor, settings=settings
+            )
         except InvalidInput as exc:
             return await _member_page_refusing(db_session, org_context, catalog, membership, user, exc)
-        flash(request, f"{user.name} was removed from {org.name}.", category="success")
+        note = (
+            f" {user.name} now belongs to no organization: they will be asked to create or join one." if orgless else ""
+        )
+        flash(request, f"{user.name} was removed from {org.name}.{note}", category="success")
         return see_other(f"/o/{org.slug}/members")
 
 

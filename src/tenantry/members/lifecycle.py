@@ -27,6 +27,7 @@ from tenantry.groups.models import Group, GroupMember
 from tenantry.lib.errors import NotFound, NotPermitted
 from tenantry.lib.forms import InvalidInput
 from tenantry.members.models import Membership, MembershipStatus
+from tenantry.members.rules import check_not_their_last, check_room_for, has_no_other_org
 from tenantry.members.services import membership_target
 from tenantry.orgs.models import Organization
 from tenantry.plans.services import free_seats, seat_limit_message
@@ -110,6 +111,11 @@ async def reactivate_member(
     await _changeable_by(db, access, org, membership, user, actor)
     if membership.status == MembershipStatus.ACTIVE:
         return False
+    # A deactivated membership counts toward the limit already; this refuses only when the limit
+    # was lowered since, or the person joined others past it in the meantime.
+    await check_room_for(
+        db, settings, user=user, org_id=org.id, doing=f"they can be reactivated in {org.name}", by_admin=True
+    )
     await db.refresh(org)
     # Open invitations hold their seats: reactivating can't take one of theirs.
     limit, free = await free_seats(db, settings, org)
@@ -120,9 +126,19 @@ async def reactivate_member(
 
 
 async def remove_member(
-    db: AsyncSession, *, org: Organization, membership: Membership, user: User, actor: Actor
-) -> None:
-    """Delete the membership, its roles and its places in groups. The account stays."""
+    db: AsyncSession,
+    *,
+    settings: Settings,
+    org: Organization,
+    membership: Membership,
+    user: User,
+    actor: Actor,
+) -> bool:
+    """Delete the membership, its roles and its places in groups. The account stays.
+
+    Returns whether, under TENANTRY_REQUIRE_ORG, the person is now in no org at all: allowed (an
+    admin must be able to remove anyone), the admin is told, and the person lands on "create or
+    join" at their next request."""
     access = await authority(db, org=org, actor=actor, require=Permission.MEMBERS_MANAGE)
     is_owner = await _changeable_by(db, access, org, membership, user, actor)
     if is_owner and membership.status == MembershipStatus.ACTIVE and await owner_count(db, org_id=org.id) <= 1:
@@ -137,14 +153,17 @@ async def remove_member(
     )
     await db.delete(membership)
     await db.flush()
+    return await has_no_other_org(db, settings, user_id=user.id, org_id=org.id)
 
 
-async def leave_org(db: AsyncSession, *, org: Organization, user: User, actor: Actor) -> None:
-    """A member leaves on their own. The last owner can't: someone must be able to run the org."""
+async def leave_org(db: AsyncSession, *, settings: Settings, org: Organization, user: User, actor: Actor) -> None:
+    """A member leaves on their own. The last owner can't: someone must be able to run the org.
+    Under TENANTRY_REQUIRE_ORG, nobody can leave their only org."""
     await lock_org(db, org.id)
     membership = await db.scalar(select(Membership).where(Membership.org_id == org.id, Membership.user_id == user.id))
     if membership is None:
         raise NotFound
+    await check_not_their_last(db, settings, user=user, org_id=org.id, org_name=org.name)
     if await _is_owner(db, membership) and await owner_count(db, org_id=org.id) <= 1:
         raise InvalidInput.on(
             "__all__",

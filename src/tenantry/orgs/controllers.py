@@ -11,10 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.access.permissions import Permission
 from tenantry.accounts.models import User
 from tenantry.audit.services import Actor
+from tenantry.config import Settings
 from tenantry.invitations.schemas import InvitationDefaultsForm
-from tenantry.invitations.services import set_invitation_defaults
+from tenantry.invitations.services import invitation_token_in, pending_invitations_for, set_invitation_defaults
 from tenantry.lib.forms import FormErrors, InvalidInput, form_values, parse_form, submit_form
 from tenantry.members.lifecycle import leave_org, transfer_ownership
+from tenantry.members.rules import room_left
 from tenantry.members.services import count_active_members
 from tenantry.orgs import services
 from tenantry.orgs.context import OrgContext
@@ -28,6 +30,7 @@ from tenantry.orgs.schemas import (
     TransferOwnershipForm,
 )
 from tenantry.orgs.slugs import is_slug_available, slug_from_name, slug_problem, suggest_free_slug
+from tenantry.web.guards import REACHABLE_WITHOUT_ORG, START_PATH
 from tenantry.web.responses import see_other
 
 DEFAULT_ACCENT = "#4f46e5"
@@ -50,22 +53,55 @@ class OrgsController(Controller):
     tags = ["orgs"]
 
     @get("/", opt={"public": True}, name="home")
-    async def landing(self, request: Request, db_session: AsyncSession) -> Redirect:
+    async def landing(self, request: Request, db_session: AsyncSession, settings: Settings) -> Redirect:
         user: User | None = request.scope.get("user")
         if user is None:
             return see_other("/login")
         slug = await services.landing_org_slug(db_session, user=user)
-        return see_other(f"/o/{slug}" if slug else "/orgs/new")
+        if slug:
+            return see_other(f"/o/{slug}")
+        return see_other(START_PATH if settings.require_org and not user.is_staff else "/orgs/new")
+
+    @get(START_PATH, name="org_start", opt={REACHABLE_WITHOUT_ORG: True})
+    async def start_page(
+        self, db_session: AsyncSession, user: User, settings: Settings, link: str | None = None
+    ) -> Template | Redirect:
+        """ "Create or join": where a user in no org lands when the deployment requires one. A
+        pasted invitation link goes to its join page."""
+        errors: dict[str, str] = {}
+        if link is not None:
+            token = invitation_token_in(link)
+            if token:
+                return see_other(f"/invite/{token}")
+            errors["link"] = "This isn't an invitation link. Paste the whole link from the invitation email."
+        return Template(
+            "orgs/start.html",
+            context={
+                "errors": errors,
+                "values": {"link": (link or "")[:2000]},
+                "invitations": await pending_invitations_for(db_session, email=user.email),
+                "at_limit": await room_left(db_session, settings, user_id=user.id),
+            },
+            status_code=422 if errors else 200,
+        )
 
     @get("/orgs", name="orgs")
     async def my_orgs(self) -> Template:
         return Template("orgs/list.html")
 
-    @get("/orgs/new", name="new_org")
-    async def new_org_page(self) -> Template:
-        return Template("orgs/new.html", context={"values": {"brand_color": DEFAULT_ACCENT}, "errors": {}})
+    @get("/orgs/new", name="new_org", opt={REACHABLE_WITHOUT_ORG: True})
+    async def new_org_page(self, db_session: AsyncSession, user: User, settings: Settings) -> Template:
+        return Template(
+            "orgs/new.html",
+            context={
+                "values": {"brand_color": DEFAULT_ACCENT},
+                "errors": {},
+                # Said before the form is filled in: at the limit, creating one will be refused.
+                "at_limit": await room_left(db_session, settings, user_id=user.id),
+            },
+        )
 
-    @get("/orgs/slug-hint")
+    @get("/orgs/slug-hint", opt={REACHABLE_WITHOUT_ORG: True})
     async def slug_hint(self, db_session: AsyncSession, name: str = "", slug: str = "") -> Template:
         """As the name or address is typed: the address the org will get, and whether it is free."""
         wanted = slug.strip().lower()[:100]
@@ -84,9 +120,9 @@ class OrgsController(Controller):
             hint = {"kind": "info", "text": f"Your address will be /o/{suggested}"}
         return Template("orgs/_slug_hint.html", context={"hint": hint})
 
-    @post("/orgs/new")
+    @post("/orgs/new", opt={REACHABLE_WITHOUT_ORG: True})
     async def create_org(
-        self, request: Request, db_session: AsyncSession, user: User, actor: Actor
+        self, request: Request, db_session: AsyncSession, user: User, settings: Settings, actor: Actor
     ) -> Template | Redirect:
         form = await request.form()
         data, errors = parse_form(CreateOrgForm, form)
@@ -105,6 +141,7 @@ class OrgsController(Controller):
                     brand_color=data.brand_color,
                     logo=logo,
                     actor=actor,
+                    settings=settings,
                 )
             except InvalidInput as exc:
                 errors, status = exc.errors, exc.status
@@ -113,7 +150,11 @@ class OrgsController(Controller):
                 return see_other(f"/o/{org.slug}")
         return Template(
             "orgs/new.html",
-            context={"values": form_values(form, "name", "slug", "brand_color"), "errors": errors},
+            context={
+                "values": form_values(form, "name", "slug", "brand_color"),
+                "errors": errors,
+                "at_limit": await room_left(db_session, settings, user_id=user.id),
+            },
             status_code=status,
         )
 
@@ -278,11 +319,17 @@ class OrgController(Controller):
 
     @post("/leave", opt={"permission": None})
     async def leave(
-        self, request: Request, db_session: AsyncSession, org_context: OrgContext, user: User, actor: Actor
+        self,
+        request: Request,
+        db_session: AsyncSession,
+        org_context: OrgContext,
+        user: User,
+        settings: Settings,
+        actor: Actor,
     ) -> Template | Redirect:
         org = org_context.org
         try:
-            await leave_org(db_session, org=org, user=user, actor=actor)
+            await leave_org(db_session, org=org, user=user, actor=actor, settings=settings)
         except InvalidInput as exc:
             return Template("orgs/leave.html", context={"errors": exc.errors}, status_code=exc.status)
         flash(request, f"You left {org.name}.", category="success")

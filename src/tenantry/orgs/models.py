@@ -59,3 +59,17 @@ class SlugRedirect(DefaultBase):
     old_slug: Mapped[str] = mapped_column(String(48), primary_key=True)
     org_id: Mapped[UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+
+
+class PersonalWorkspace(DefaultBase):
+    """Marks an org as a user's personal workspace, made with their account (TENANTRY_PERSONAL_WORKSPACES).
+
+    It is shown apart in their switcher and doesn't count toward their TENANTRY_MAX_ORGS_PER_USER.
+    A table of its own rather than a column: one per user (the unique user_id), and deleting either
+    side removes only the mark.
+    """
+
+    __tablename__ = "personal_workspaces"
+
+    org_id: Mapped[UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)

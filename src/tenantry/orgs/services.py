@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,12 +15,14 @@ from tenantry.access.permissions import BuiltinRole
 from tenantry.access.services import role_sort_key, template_role
 from tenantry.accounts.models import User
 from tenantry.audit.services import Actor, Target, record_event
+from tenantry.config import Settings
 from tenantry.lib.errors import NotPermitted
 from tenantry.lib.forms import InvalidInput
 from tenantry.members.models import Membership, MembershipStatus
+from tenantry.members.rules import check_room_for
 from tenantry.members.services import count_active_members, create_membership
 from tenantry.orgs.logos import Logo, logo_url
-from tenantry.orgs.models import Organization, OrgLogo, SlugRedirect
+from tenantry.orgs.models import Organization, OrgLogo, PersonalWorkspace, SlugRedirect
 from tenantry.orgs.slugs import is_slug_available, slug_from_name, slug_problem, suggest_free_slug
 
 
@@ -33,6 +35,10 @@ async def _slug_taken_error(db: AsyncSession, slug: str, *, org_id: UUID | None)
     return InvalidInput.on("slug", f"“{slug}” is already taken. “{free}” is free.")
 
 
+class _SlugTakenMeanwhile(Exception):
+    """Someone took the slug between our check and our insert."""
+
+
 async def create_organization(
     db: AsyncSession,
     *,
@@ -42,10 +48,13 @@ async def create_organization(
     brand_color: str,
     logo: Logo | None,
     actor: Actor,
+    settings: Settings | None = None,
 ) -> Organization:
-    """Create an org; its creator becomes its owner. Only with a confirmed email address."""
+    """Create an org; its creator becomes its owner. Only with a confirmed email address, and
+    within TENANTRY_MAX_ORGS_PER_USER (`settings` None: no deployment rules, e.g. seeding)."""
     if creator.email_verified_at is None:
         raise NotPermitted.on("__all__", f"Confirm your email address first: we sent a link to {creator.email}.")
+    await check_room_for(db, settings, user=creator, org_id=None, doing="creating another")
     if slug:
         problem = slug_problem(slug)
         if problem:
@@ -54,6 +63,57 @@ async def create_organization(
             raise await _slug_taken_error(db, slug, org_id=None)
     else:
         slug = await suggest_free_slug(db, slug_from_name(name))
+    try:
+        return await _insert_organization(
+            db, owner=creator, name=name, slug=slug, brand_color=brand_color, logo=logo, actor=actor
+        )
+    except _SlugTakenMeanwhile:
+        raise await _slug_taken_error(db, slug, org_id=None) from None
+
+
+PERSONAL_SUFFIX = "'s workspace"
+
+
+async def create_personal_workspace(db: AsyncSession, *, user: User, actor: Actor) -> Organization:
+    """ "Olivia's workspace", owned by Olivia, made with her account (so before she has confirmed
+    her address). Its address comes from her name; it doesn't count toward her org limit."""
+    name = f"{user.name[: 100 - len(PERSONAL_SUFFIX)]}{PERSONAL_SUFFIX}"
+    for _ in range(3):  # a slug taken at the same moment: take the next free one
+        slug = await suggest_free_slug(db, slug_from_name(user.name))
+        try:
+            return await _insert_organization(
+                db, owner=user, name=name, slug=slug, brand_color="", logo=None, actor=actor, personal=True
+            )
+        except _SlugTakenMeanwhile:
+            continue
+    slug = await suggest_free_slug(db, f"{slug_from_name(user.name)}-{user.id.hex[-6:]}")
+    return await _insert_organization(
+        db, owner=user, name=name, slug=slug, brand_color="", logo=None, actor=actor, personal=True
+    )
+
+
+async def create_personal_workspace_if_on(
+    db: AsyncSession, settings: Settings, *, user: User, actor: Actor
+) -> Organization | None:
+    """With TENANTRY_PERSONAL_WORKSPACES, every new account but a staff one gets its workspace."""
+    if not settings.personal_workspaces or user.is_staff:
+        return None
+    return await create_personal_workspace(db, user=user, actor=actor)
+
+
+async def _insert_organization(
+    db: AsyncSession,
+    *,
+    owner: User,
+    name: str,
+    slug: str,
+    brand_color: str,
+    logo: Logo | None,
+    actor: Actor,
+    personal: bool = False,
+) -> Organization:
+    """What every new org gets: the row (slug already checked), its logo, its audit event, its
+    owner. The callers decide who may create one."""
     org = Organization(
         name=name,
         slug=slug,
@@ -67,19 +127,17 @@ async def create_organization(
             db.add(org)
             await db.flush()
     except IntegrityError:
-        raise await _slug_taken_error(db, slug, org_id=None) from None
+        raise _SlugTakenMeanwhile from None
     if logo:
         db.add(_logo_row(org.id, logo))
-    record_event(
-        db,
-        actor=actor,
-        action="org.created",
-        org_id=org.id,
-        target=org_target(org),
-        after={"name": name, "slug": slug, "brand_color": org.brand_color, "logo": org.logo_sha256},
-    )
-    owner = await template_role(db, BuiltinRole.OWNER)
-    await create_membership(db, org=org, user=creator, roles=[owner], actor=actor)
+    if personal:
+        db.add(PersonalWorkspace(org_id=org.id, user_id=owner.id))
+    after = {"name": name, "slug": slug, "brand_color": org.brand_color, "logo": org.logo_sha256}
+    if personal:
+        after["personal"] = True
+    record_event(db, actor=actor, action="org.created", org_id=org.id, target=org_target(org), after=after)
+    owner_role = await template_role(db, BuiltinRole.OWNER)
+    await create_membership(db, org=org, user=owner, roles=[owner_role], actor=actor)
     return org
 
 
@@ -205,10 +263,12 @@ class SwitcherEntry:
     slug: str
     logo_url: str | None
     role_names: list[str] = field(default_factory=list)
+    personal: bool = False  # the user's own personal workspace: shown first, apart, as "Personal"
 
 
 async def switcher_entries(db: AsyncSession, *, user_id: UUID) -> list[SwitcherEntry]:
-    """The user's orgs (active memberships), by name, with their roles in each. One statement."""
+    """The user's orgs (active memberships), their personal workspace first, then by name, with
+    their roles in each. One statement."""
     rows = await db.execute(
         select(
             Organization.id,
@@ -217,17 +277,24 @@ async def switcher_entries(db: AsyncSession, *, user_id: UUID) -> list[SwitcherE
             Organization.logo_sha256,
             Role.name,
             Role.key,
+            PersonalWorkspace.user_id,
         )
         .join(Membership, Membership.org_id == Organization.id)
+        .outerjoin(
+            PersonalWorkspace,
+            and_(PersonalWorkspace.org_id == Organization.id, PersonalWorkspace.user_id == user_id),
+        )
         .outerjoin(MembershipRole, MembershipRole.membership_id == Membership.id)
         .outerjoin(Role, Role.id == MembershipRole.role_id)
         .where(Membership.user_id == user_id, Membership.status == MembershipStatus.ACTIVE)
-        .order_by(Organization.name, Organization.id)
+        .order_by(PersonalWorkspace.user_id.is_(None), Organization.name, Organization.id)
     )
     entries: dict[UUID, SwitcherEntry] = {}
     roles: dict[UUID, list[tuple[str, str]]] = defaultdict(list)
-    for org_id, name, slug, logo_sha, role_name, role_key in rows:
-        entries.setdefault(org_id, SwitcherEntry(org_id, name, slug, logo_url(org_id, logo_sha)))
+    for org_id, name, slug, logo_sha, role_name, role_key, personal_of in rows:
+        entries.setdefault(
+            org_id, SwitcherEntry(org_id, name, slug, logo_url(org_id, logo_sha), personal=personal_of is not None)
+        )
         if role_name:
             roles[org_id].append((role_key, role_name))
     for org_id, entry in entries.items():

@@ -23,6 +23,7 @@ from tenantry.lib.errors import NotFound
 from tenantry.lib.forms import InvalidInput
 from tenantry.lib.ratelimit import RateLimited
 from tenantry.lib.request_id import request_id
+from tenantry.web.guards import START_PATH, NeedsAnOrg
 
 logger = logging.getLogger("tenantry")
 
@@ -117,6 +118,15 @@ def moved(request: Request, exc: Moved) -> Response:
     return Redirect(exc.location, status_code=status)
 
 
+def to_start(request: Request, exc: NeedsAnOrg) -> Response:
+    """TENANTRY_REQUIRE_ORG and no org yet: every other page leads to "create or join"."""
+    if _wants_json(request):
+        return _page(request, "errors/error.html", HTTP_403_FORBIDDEN, title="Create or join an organization first")
+    if _is_htmx(request):
+        return Response(b"", status_code=HTTP_403_FORBIDDEN, headers={"HX-Redirect": START_PATH})
+    return Redirect(START_PATH, status_code=HTTP_303_SEE_OTHER)
+
+
 def rate_limited(request: Request, exc: RateLimited) -> Response | Template:
     response = _page(
         request,
@@ -202,6 +212,7 @@ EXCEPTION_HANDLERS = {
     NotAuthorizedException: sign_in_redirect,
     PermissionDeniedException: forbidden,
     Moved: moved,
+    NeedsAnOrg: to_start,
     RateLimited: rate_limited,
     InvalidInput: invalid_input,
     HTTPException: http_error,

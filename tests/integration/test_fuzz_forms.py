@@ -60,6 +60,8 @@ FORMS = [
     ("olivia", "/o/acme/members/new", "/o/acme/members/new"),
     ("olivia", "/o/acme/settings", "/o/acme/settings/invitations"),
     ("olivia", "/o/acme/settings", "/o/acme/settings/seats"),
+    ("olivia", "/o/acme/settings/metadata", "/o/acme/settings/metadata"),
+    ("sam", "/staff/users/{mia_user}/metadata", "/staff/users/{mia_user}/metadata"),
     ("olivia", "/o/acme/invitations", "/o/acme/invitations"),
     ("olivia", "/o/acme/invitations", "/o/acme/invitations/{pending}/resend"),
     ("olivia", "/o/acme/invitations", "/o/acme/invitations/{pending}/revoke"),
@@ -93,6 +95,7 @@ async def ids(world, db) -> dict[str, str]:
         "adam": str(world.memberships["adam"].id),
         "pending": str(pending.id),
         "ivy": str(ivy_in_acme.id),
+        "mia_user": str(world.mia.id),
         **tokens,
     }
 
@@ -223,6 +226,8 @@ QUERY_PAGES = [
     ("olivia", "/o/acme/activity/export", ["actor", "action", "target", "since", "until", "format"]),
     ("mia", "/account/activity", ["action", "target", "since", "until", "cursor"]),
     ("sam", "/staff/activity", ["actor", "action", "target", "since", "until", "cursor"]),
+    ("sam", "/staff/orgs", ["q", "meta", "cursor"]),
+    ("sam", "/staff/users", ["q", "cursor"]),
 ]
 
 

@@ -30,6 +30,17 @@ def _settings_change(event: AuditEvent) -> str:
     return f"changed {changes or 'settings'}"
 
 
+def _metadata_keys(event: AuditEvent) -> str:
+    """The keys a metadata change added, changed or removed: "industry, trial"."""
+    before = (event.before or {}).get("metadata") or {}
+    after = (event.after or {}).get("metadata") or {}
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return ""
+    keys = sorted(k for k in {*before, *after} if repr(before.get(k, ...)) != repr(after.get(k, ...)))
+    shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+    return f" ({shown})" if shown else ""
+
+
 # action -> what follows the actor's name; {target} is the event's target label.
 PHRASES: dict[str, str | Callable[[AuditEvent], str]] = {
     "org.created": "created the organization {target}",
@@ -41,6 +52,7 @@ PHRASES: dict[str, str | Callable[[AuditEvent], str]] = {
     "org.settings_changed": _settings_change,
     "org.seat_limit_changed": lambda e: f"set the seat limit to {_value(e, 'after', 'seat_limit')}",
     "org.ownership_transferred": "handed ownership to {target}",
+    "org.metadata_changed": lambda e: f"changed the organization's metadata{_metadata_keys(e)}",
     "membership.created": lambda e: f"added {e.target_label} as {_value(e, 'after', 'roles')}",
     "membership.roles_changed": lambda e: (
         f"changed the roles of {e.target_label} from {_value(e, 'before', 'roles')} to {_value(e, 'after', 'roles')}"
@@ -80,6 +92,7 @@ PHRASES: dict[str, str | Callable[[AuditEvent], str]] = {
     "user.session_revoked": "signed out one of their other browsers",
     "user.other_sessions_revoked": "signed out all their other browsers",
     "user.staff_created": "created the staff account {target}",
+    "user.metadata_changed": lambda e: f"changed the metadata of {e.target_label}{_metadata_keys(e)}",
 }
 
 

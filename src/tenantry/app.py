@@ -33,6 +33,7 @@ from tenantry.lib.ratelimit import RateLimiter
 from tenantry.lib.security_headers import security_headers_hook
 from tenantry.mail.worker import MailWorkerHandle
 from tenantry.members.controllers import MembersController
+from tenantry.metadata.controllers import OrgMetadataController, StaffOrgsController, StaffUsersController
 from tenantry.orgs.context import PERMISSION_OPT, provide_org_context, require_org_access
 from tenantry.orgs.controllers import OrgController, OrgsController
 from tenantry.orgs.middleware import SwitcherMiddleware
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         path=ORG_PREFIX,
         route_handlers=[
             OrgController,
+            OrgMetadataController,
             MembersController,
             InvitationsController,
             OrgActivityController,
@@ -103,6 +105,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AccountActivityController,
             StaffActivityController,
             StaffPlanController,
+            StaffOrgsController,
+            StaffUsersController,
             org_router,
             logo,
             accent_css,

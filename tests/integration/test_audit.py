@@ -124,6 +124,10 @@ def of_mia(verb: str):
     return path
 
 
+async def mia_metadata(world: World, db) -> str:
+    return f"/staff/users/{world.mia.id}/metadata"
+
+
 MUTATIONS = [
     Mutation("/signup", "user.signed_up", None, {"name": "Nora", "email": "nora@x.example", "password": PASSWORD}),
     Mutation("/login", "user.signed_in", None, {"email": "mia@acme.example", "password": PASSWORD}),
@@ -177,6 +181,19 @@ MUTATIONS = [
         "org.plan_override_removed",
         "sam",
         path=staff_plan("/override/remove", with_override=True),
+    ),
+    Mutation(
+        "/o/{slug:str}/settings/metadata",
+        "org.metadata_changed",
+        "adam",
+        {"key-0": "industry", "type-0": "string", "value-0": "food"},
+    ),
+    Mutation(
+        "/staff/users/{user_id:uuid}/metadata",
+        "user.metadata_changed",
+        "sam",
+        {"key-0": "tier", "type-0": "number", "value-0": "2"},
+        path=mia_metadata,
     ),
     Mutation(
         "/o/{slug:str}/members/{membership_id:uuid}/deactivate",

@@ -64,6 +64,8 @@ FORMS = [
     ("sam", "/staff/orgs/{acme}/plan", "/staff/orgs/{acme}/plan"),
     ("sam", "/staff/orgs/{acme}/plan", "/staff/orgs/{acme}/plan/override"),
     ("sam", "/staff/orgs/{acme}/plan", "/staff/orgs/{acme}/plan/override/remove"),
+    ("olivia", "/o/acme/settings/metadata", "/o/acme/settings/metadata"),
+    ("sam", "/staff/users/{mia_user}/metadata", "/staff/users/{mia_user}/metadata"),
     ("olivia", "/o/acme/invitations", "/o/acme/invitations"),
     ("olivia", "/o/acme/invitations", "/o/acme/invitations/{pending}/resend"),
     ("olivia", "/o/acme/invitations", "/o/acme/invitations/{pending}/revoke"),
@@ -101,6 +103,7 @@ async def ids(world, db) -> dict[str, str]:
         "pending": str(pending.id),
         "ivy": str(ivy_in_acme.id),
         "acme": str(world.acme.id),
+        "mia_user": str(world.mia.id),
         **tokens,
     }
 
@@ -232,6 +235,8 @@ QUERY_PAGES = [
     ("olivia", "/o/acme/activity/export", ["actor", "action", "target", "since", "until", "format"]),
     ("mia", "/account/activity", ["action", "target", "since", "until", "cursor"]),
     ("sam", "/staff/activity", ["actor", "action", "target", "since", "until", "cursor"]),
+    ("sam", "/staff/orgs", ["q", "meta", "cursor"]),
+    ("sam", "/staff/users", ["q", "cursor"]),
 ]
 
 

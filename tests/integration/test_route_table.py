@@ -136,6 +136,20 @@ async def test_every_unsafe_route_refuses_a_request_without_csrf_token(client, w
         assert "This form has expired" in response.text, endpoint
 
 
+@pytest.mark.parametrize("who", ["olivia", "mia"])
+async def test_every_staff_route_is_404_for_anyone_but_staff(client, world, who):
+    """An org owner is not staff: /staff/... answers as if nothing were there, whatever the method."""
+    await sign_in(client, getattr(world, who))
+    staff = [e for e in endpoints(client.app) if e.template.startswith("/staff")]
+    assert len(staff) >= 4
+    for endpoint in staff:
+        url = re.sub(r"\{(\w+):uuid\}", str(world.mia.id), endpoint.template)
+        response = await client.request(
+            endpoint.method, url, headers={"x-csrftoken": await csrf_token(client)}, follow_redirects=False
+        )
+        assert response.status_code == 404, endpoint
+
+
 async def test_every_private_route_sends_an_anonymous_visitor_to_sign_in(client, world):
     for endpoint in endpoints(client.app):
         if endpoint.opt.get("public"):
@@ -180,6 +194,7 @@ async def test_every_page_opens_for_an_owner_with_real_ids(client, world):
         "hex_color": "d97706",
         "path": "openapi.json",
         "token": "not-a-real-token",
+        "user_id": str(world.mia.id),
     }
     await sign_in(client, world.olivia)
     opened = 0

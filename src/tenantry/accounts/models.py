@@ -5,8 +5,8 @@ import enum
 from uuid import UUID
 
 from advanced_alchemy.base import UUIDv7AuditBase, UUIDv7Base
-from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import Boolean, ForeignKey, Index, String
+from advanced_alchemy.types import DateTimeUTC, JsonB
+from sqlalchemy import Boolean, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenantry.lib.clock import utcnow
@@ -24,6 +24,8 @@ class User(UUIDv7AuditBase):
     is_staff: Mapped[bool] = mapped_column(Boolean, default=False)
     staff_role: Mapped[str | None] = mapped_column(String(32), default=None)
     last_org_id: Mapped[UUID | None] = mapped_column(ForeignKey("organizations.id", ondelete="SET NULL"), default=None)
+    # Custom key/value data set by staff (and later the API); see tenantry.metadata.rules.
+    meta: Mapped[dict] = mapped_column("metadata", JsonB, default=dict, server_default=text("'{}'"))
 
 
 class UserSession(UUIDv7Base):

@@ -43,6 +43,17 @@ def _override_granted(event: AuditEvent) -> str:
     return f"granted {', '.join(granted) or 'nothing'} beyond the plan{until}{note}"
 
 
+def _metadata_keys(event: AuditEvent) -> str:
+    """The keys a metadata change added, changed or removed: "industry, trial"."""
+    before = (event.before or {}).get("metadata") or {}
+    after = (event.after or {}).get("metadata") or {}
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return ""
+    keys = sorted(k for k in {*before, *after} if repr(before.get(k, ...)) != repr(after.get(k, ...)))
+    shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+    return f" ({shown})" if shown else ""
+
+
 # action -> what follows the actor's name; {target} is the event's target label.
 PHRASES: dict[str, str | Callable[[AuditEvent], str]] = {
     "org.created": lambda e: (
@@ -64,6 +75,7 @@ PHRASES: dict[str, str | Callable[[AuditEvent], str]] = {
     ),
     "org.plan_override_set": _override_granted,
     "org.plan_override_removed": "removed what support had granted beyond the plan",
+    "org.metadata_changed": lambda e: f"changed the organization's metadata{_metadata_keys(e)}",
     "membership.created": lambda e: f"added {e.target_label} as {_value(e, 'after', 'roles')}",
     "membership.roles_changed": lambda e: (
         f"changed the roles of {e.target_label} from {_value(e, 'before', 'roles')} to {_value(e, 'after', 'roles')}"
@@ -103,6 +115,7 @@ PHRASES: dict[str, str | Callable[[AuditEvent], str]] = {
     "user.session_revoked": "signed out one of their other browsers",
     "user.other_sessions_revoked": "signed out all their other browsers",
     "user.staff_created": "created the staff account {target}",
+    "user.metadata_changed": lambda e: f"changed the metadata of {e.target_label}{_metadata_keys(e)}",
 }
 
 

@@ -4,8 +4,8 @@ import datetime
 from uuid import UUID
 
 from advanced_alchemy.base import DefaultBase, UUIDv7AuditBase
-from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, text
+from advanced_alchemy.types import DateTimeUTC, JsonB
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenantry.lib.clock import utcnow
@@ -14,6 +14,11 @@ from tenantry.orgs.logos import logo_url
 
 class Organization(UUIDv7AuditBase):
     __tablename__ = "organizations"
+    __table_args__ = (
+        # Staff find orgs by a metadata value with JSONB containment (@>). SQLite has no GIN
+        # index (it reads the value with json_extract), so the index exists on PostgreSQL only.
+        Index("ix_organizations_metadata", "metadata", postgresql_using="gin").ddl_if(dialect="postgresql"),
+    )
 
     name: Mapped[str] = mapped_column(String(100))
     slug: Mapped[str] = mapped_column(String(48), unique=True)
@@ -34,6 +39,9 @@ class Organization(UUIDv7AuditBase):
     seat_limit: Mapped[int | None] = mapped_column(Integer, default=None)
     # Key of its plan in the deployment's plan catalog; None (or a key no longer declared): the default.
     plan_key: Mapped[str | None] = mapped_column(String(32), default=None)
+    # Custom key/value data (string, number, true/false), checked by tenantry.metadata.rules.
+    # `meta`, not `metadata`: that name belongs to SQLAlchemy's declarative base.
+    meta: Mapped[dict] = mapped_column("metadata", JsonB, default=dict, server_default=text("'{}'"))
 
     @property
     def logo_url(self) -> str | None:

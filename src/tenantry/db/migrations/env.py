@@ -23,6 +23,20 @@ def _compare_type(context, inspected_column, metadata_column, inspected_type, me
     return None  # Alembic's own comparison
 
 
+def _for_this_dialect(dialect: str):
+    """Leave out what the models create on another database only (an Index(...).ddl_if(dialect=...),
+    e.g. a GIN index on PostgreSQL): Alembic's comparison doesn't read ddl_if itself."""
+
+    def include_object(obj, name, type_, reflected, compare_to) -> bool:
+        condition = getattr(obj, "_ddl_if", None)
+        if reflected or condition is None or condition.dialect is None:
+            return True
+        wanted = condition.dialect
+        return dialect == wanted if isinstance(wanted, str) else dialect in wanted
+
+    return include_object
+
+
 def _run(connection: Connection) -> None:
     sqlite = connection.dialect.name == "sqlite"
     context.configure(
@@ -30,6 +44,7 @@ def _run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=sqlite,  # SQLite alters a table by copying it into a new one
         compare_type=_compare_type,
+        include_object=_for_this_dialect(connection.dialect.name),
     )
     if sqlite:
         # Copying a table drops the old one; with foreign keys on, that drop would cascade and

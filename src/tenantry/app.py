@@ -34,7 +34,7 @@ from tenantry.lib.security_headers import security_headers_hook
 from tenantry.mail.worker import MailWorkerHandle
 from tenantry.members.controllers import MembersController
 from tenantry.orgs.context import PERMISSION_OPT, provide_org_context, require_org_access
-from tenantry.orgs.controllers import OrgController, OrgsController
+from tenantry.orgs.controllers import OrgController, OrgsController, StaffOrgsController
 from tenantry.orgs.middleware import SwitcherMiddleware
 from tenantry.runtime import Runtime
 from tenantry.web.dependencies import DEPENDENCIES
@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             JoinController,
             AccountActivityController,
             StaffActivityController,
+            StaffOrgsController,
             org_router,
             logo,
             accent_css,

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     audit_retention_days: int | None = Field(default=None, ge=1)
     mail_window_minutes: int = 60
 
+    # --- org lifecycle -------------------------------------------------------------------------------
+    # A deleted org is kept this many days (support can restore it), then `tenantry purge` removes it.
+    org_restore_days: int = Field(default=30, ge=1)
+
     @property
     def is_development(self) -> bool:
         return self.env == "development"

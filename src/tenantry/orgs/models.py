@@ -5,7 +5,7 @@ from uuid import UUID
 
 from advanced_alchemy.base import DefaultBase, UUIDv7AuditBase
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, text
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenantry.lib.clock import utcnow
@@ -14,6 +14,8 @@ from tenantry.orgs.logos import logo_url
 
 class Organization(UUIDv7AuditBase):
     __tablename__ = "organizations"
+    # Staff's list of deleted orgs, newest first, and the purge's search for expired ones.
+    __table_args__ = (Index("ix_organizations_deleted_at_id", "deleted_at", "id"),)
 
     name: Mapped[str] = mapped_column(String(100))
     slug: Mapped[str] = mapped_column(String(48), unique=True)
@@ -32,6 +34,15 @@ class Organization(UUIDv7AuditBase):
     invitation_expiry_days: Mapped[int] = mapped_column(Integer, default=7, server_default=text("7"))
     # At most this many active members plus pending invitations; None: no limit.
     seat_limit: Mapped[int | None] = mapped_column(Integer, default=None)
+
+    # Set when an owner deletes the org: from then on it is hidden from everyone (404, no switcher
+    # entry, invitations refused) but kept, with everything in it, so support can restore it
+    # within TENANTRY_ORG_RESTORE_DAYS; `tenantry purge` removes it for good after that. Who
+    # deleted it is in the org.deleted audit event.
+    deleted_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    # When a member last made a request to the org; bumped at most every few minutes
+    # (orgs/lifecycle.py: note_activity).
+    last_activity_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
 
     @property
     def logo_url(self) -> str | None:

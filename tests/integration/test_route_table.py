@@ -113,6 +113,19 @@ async def test_every_org_route_declares_the_permission_it_needs(app):
         assert required is None or required in set(Permission), endpoint
 
 
+async def test_every_staff_route_is_404_for_anyone_but_staff(client, world):
+    staff_routes = [e for e in endpoints(client.app) if e.template.startswith("/staff/")]
+    assert len(staff_routes) >= 3
+    for who in (world.olivia, world.gus):
+        await sign_in(client, who)
+        for endpoint in staff_routes:
+            response = await call(client, endpoint)
+            assert response.status_code == 404, endpoint
+    await sign_in(client, world.sam)
+    for endpoint in [e for e in staff_routes if e.method == "GET"]:
+        assert (await call(client, endpoint)).status_code == 200, endpoint
+
+
 def test_an_org_route_without_a_declared_permission_stops_start_up():
     from litestar import Router, get
 

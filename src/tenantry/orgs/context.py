@@ -67,7 +67,7 @@ async def require_org_access(connection: ASGIConnection, handler: BaseRouteHandl
     org, membership = row
     if membership is None:
         raise NotFoundException()
-    await note_activity(db, org_id=org.id)
+    await note_activity(runtime_of(connection.app).sessionmaker, org=org)
     if org.slug != slug:  # /o/ACME -> /o/acme
         raise Moved(_replace_slug(connection, slug, org.slug))
     permissions = await effective_permissions(db, user_id=user.id, org_id=org.id)

@@ -12,12 +12,14 @@ to its members, roles, groups, invitations, logo and old slugs, and never reache
 from __future__ import annotations
 
 import datetime
+import logging
 import math
 from dataclasses import dataclass
 from uuid import UUID
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenantry.access.services import lock_org
 from tenantry.audit.models import AuditEvent
@@ -29,6 +31,8 @@ from tenantry.lib.pagination import Page, keyset_page
 from tenantry.members.models import Membership
 from tenantry.orgs.models import Organization
 from tenantry.orgs.services import org_target
+
+logger = logging.getLogger(__name__)
 
 # A request bumps an org's last activity only when the recorded one is older than this, so a
 # busy org costs one cheap UPDATE every few minutes, not one per request.
@@ -46,21 +50,31 @@ def days_left(deleted_at: datetime.datetime, restore_days: int) -> int:
     return max(0, math.ceil(remaining / datetime.timedelta(days=1)))
 
 
-async def note_activity(db: AsyncSession, *, org_id: UUID) -> None:
-    """Record that a member is using the org now, unless that was already noted in the last few
-    minutes. One conditional UPDATE; on PostgreSQL a row another transaction holds (an access
-    change locks it) is skipped rather than waited for: the next request will note it."""
+async def note_activity(sessionmaker: async_sessionmaker, *, org: Organization) -> None:
+    """Record that a member is using the org now, unless that was noted in the last few minutes.
+
+    The org row the request already loaded says whether it is due, so most requests cost
+    nothing. When due: one conditional UPDATE in a short transaction of its own, so neither the
+    SQLite write lock nor PostgreSQL's row lock is held for the rest of the request; on PostgreSQL
+    a row another transaction holds (an access change locks it) is skipped rather than waited
+    for, and the next request notes it. A failure here never fails the member's request."""
     now = utcnow()
-    stale = select(Organization.id).where(
-        Organization.id == org_id,
+    if org.last_activity_at is not None and org.last_activity_at >= now - ACTIVITY_RESOLUTION:
+        return
+    due = select(Organization.id).where(
+        Organization.id == org.id,
         or_(Organization.last_activity_at.is_(None), Organization.last_activity_at < now - ACTIVITY_RESOLUTION),
     )
-    await db.execute(
-        update(Organization)
-        .where(Organization.id.in_(stale.with_for_update(skip_locked=True).scalar_subquery()))
-        .values(last_activity_at=now, updated_at=Organization.updated_at)  # activity is not an edit
-        .execution_options(synchronize_session=False)
-    )
+    try:
+        async with sessionmaker() as db, db.begin():
+            await db.execute(
+                update(Organization)
+                .where(Organization.id.in_(due.with_for_update(skip_locked=True).scalar_subquery()))
+                .values(last_activity_at=now, updated_at=Organization.updated_at)  # activity is not an edit
+                .execution_options(synchronize_session=False)
+            )
+    except SQLAlchemyError:
+        logger.warning("Could not note the last activity of org %s", org.id, exc_info=True)
 
 
 async def restore_organization(db: AsyncSession, *, org_id: UUID, restore_days: int, actor: Actor) -> Organization:

@@ -317,3 +317,23 @@ async def test_staff_see_the_last_activity_of_a_deleted_org(client, world, db, m
     assert "3 days ago" in acme
     globex = re.search(rf'<tr id="org-{world.globex.id}">(.*?)</tr>', page.text, re.S).group(1)
     assert "No activity on record" in globex
+
+
+async def test_mail_queued_before_the_deletion_still_goes_out_and_its_link_says_why(
+    client, world, db, sessionmaker, settings
+):
+    from tenantry.mail.models import OutboxMessage
+    from tenantry.mail.worker import deliver_due
+    from tests.integration.test_invitations import invite, join_path
+    from tests.integration.test_mail_delivery import Recorder
+
+    await sign_in(client, world.adam)
+    assert (await invite(client, {"emails": "late@acme.example"})).status_code in (200, 303)
+    await delete_acme(client, world)
+    transport = Recorder()
+    assert await deliver_due(sessionmaker, settings, transport) == 1, "the outbox keeps working"
+    mail = await db.scalar(select(OutboxMessage).where(OutboxMessage.to_address == "late@acme.example"))
+    client.cookies.clear()
+    gone = await client.get(join_path(mail))
+    assert gone.status_code == 410
+    assert "This organization was deleted" in gone.text

@@ -122,7 +122,7 @@ async def test_every_staff_route_is_404_for_anyone_but_staff(client, world):
             response = await call(client, endpoint)
             assert response.status_code == 404, endpoint
     await sign_in(client, world.sam)
-    for endpoint in [e for e in staff_routes if e.method == "GET"]:
+    for endpoint in [e for e in staff_routes if e.method == "GET" and "{" not in e.template]:
         assert (await call(client, endpoint)).status_code == 200, endpoint
 
 

@@ -1,5 +1,5 @@
-"""The `tenantry` command: run | migrate | worker | create-staff | purge-audit | check-migrations |
-make-migration."""
+"""The `tenantry` command: run | migrate | worker | create-staff | purge | purge-audit |
+check-migrations | make-migration."""
 
 from __future__ import annotations
 
@@ -173,6 +173,32 @@ def purge_audit(days: int | None) -> None:
 
     deleted = asyncio.run(purge())
     click.echo(f"Deleted {deleted:,} audit event{'s' if deleted != 1 else ''} older than {keep} days.")
+
+
+@main.command("purge")
+def purge() -> None:
+    """Remove for good the organizations deleted more than TENANTRY_ORG_RESTORE_DAYS ago, with
+    everything they own. Their audit events are kept (e.g. nightly from cron)."""
+    from tenantry.audit.services import Actor
+    from tenantry.db.engine import create_engine, create_sessionmaker
+    from tenantry.orgs.lifecycle import purge_deleted_orgs
+
+    settings = _settings()
+    days = settings.org_restore_days
+
+    async def run_purge():
+        engine = create_engine(settings)
+        try:
+            async with create_sessionmaker(engine)() as db:
+                return await purge_deleted_orgs(db, restore_days=days, actor=Actor.system("tenantry purge"))
+        finally:
+            await engine.dispose()
+
+    purged = asyncio.run(run_purge())
+    for org in purged:
+        click.echo(f"Removed {org.name} (/o/{org.slug}), deleted on {org.deleted_at:%Y-%m-%d %H:%M} UTC.")
+    noun = "organization" if len(purged) == 1 else "organizations"
+    click.echo(f"Purged {len(purged):,} {noun} deleted more than {days} days ago.")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from tenantry.mail.worker import MailWorkerHandle
 from tenantry.members.controllers import MembersController
 from tenantry.metadata.controllers import OrgMetadataController, StaffOrgsController, StaffUsersController
 from tenantry.orgs.context import PERMISSION_OPT, provide_org_context, require_org_access
-from tenantry.orgs.controllers import OrgController, OrgsController
+from tenantry.orgs.controllers import DeletedOrgsController, OrgController, OrgsController
 from tenantry.orgs.middleware import SwitcherMiddleware
 from tenantry.plans.controllers import PlanController, StaffPlanController
 from tenantry.runtime import Runtime
@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             StaffPlanController,
             StaffOrgsController,
             StaffUsersController,
+            DeletedOrgsController,
             org_router,
             logo,
             accent_css,

@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     def _empty_means_no_limit(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    # --- org lifecycle -------------------------------------------------------------------------------
+    # A deleted org is kept this many days (support can restore it), then `tenantry purge` removes it.
+    org_restore_days: int = Field(default=30, ge=1)
+
     @property
     def is_development(self) -> bool:
         return self.env == "development"

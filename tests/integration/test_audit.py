@@ -117,6 +117,17 @@ async def deactivated_mia(world: World, db) -> str:
     return f"/o/acme/members/{mia}/reactivate"
 
 
+async def deleted_acme(world: World, db) -> str:
+    from sqlalchemy import update
+
+    from tenantry.lib.clock import utcnow
+    from tenantry.orgs.models import Organization
+
+    await db.execute(update(Organization).where(Organization.id == world.acme.id).values(deleted_at=utcnow()))
+    await db.commit()
+    return f"/staff/orgs/{world.acme.id}/restore"
+
+
 def of_mia(verb: str):
     async def path(world: World, db) -> str:
         return f"/o/acme/members/{world.memberships['mia'].id}/{verb}"
@@ -165,6 +176,7 @@ MUTATIONS = [
         files={"logo": ("l.png", image_bytes(), "image/png")},
     ),
     Mutation("/o/{slug:str}/settings/delete", "org.deleted", "olivia", {"confirm": "acme"}),
+    Mutation("/staff/orgs/{org_id:uuid}/restore", "org.restored", "sam", path=deleted_acme),
     Mutation("/o/{slug:str}/settings/invitations", "org.settings_changed", "adam", {"expiry_days": "14"}),
     Mutation("/o/{slug:str}/plan/seats", "org.seat_limit_changed", "olivia", {"seat_limit": "50"}),
     Mutation("/o/{slug:str}/plan", "org.plan_changed", "adam", {"plan": "scale"}),

@@ -193,3 +193,84 @@ def test_purge_audit_deletes_only_what_is_past_the_window(cli_env, engine, setti
     assert result.exit_code == 0, result.output
     assert "Deleted 3 audit events older than 30 days." in result.output
     assert asyncio.run(setup_and_count(0)) == before - 3
+
+
+def test_purge_removes_only_orgs_past_the_restore_window_and_keeps_their_history(
+    cli_env, engine, settings, world, monkeypatch
+):
+    import datetime
+
+    from sqlalchemy import func, update
+
+    from tenantry.groups.models import Group
+    from tenantry.invitations.models import Invitation
+    from tenantry.lib.clock import utcnow
+    from tenantry.members.models import Membership
+    from tenantry.orgs.models import Organization
+    from tenantry.orgs.slugs import is_slug_available
+
+    async def arrange() -> None:
+        own_engine = create_engine(settings)
+        async with create_sessionmaker(own_engine)() as db:
+            from tests.integration.conftest import make_invitation
+
+            await make_invitation(db, world.acme, "pending@acme.example")
+            deleted = {world.acme.id: 31, world.globex.id: 29}  # days ago
+            for org_id, days in deleted.items():
+                when = utcnow() - datetime.timedelta(days=days)
+                await db.execute(update(Organization).where(Organization.id == org_id).values(deleted_at=when))
+            await db.commit()
+        await own_engine.dispose()
+
+    async def look() -> dict:
+        own_engine = create_engine(settings)
+        async with create_sessionmaker(own_engine)() as db:
+
+            async def rows(model, *where) -> int:
+                return int(await db.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+            acme = world.acme.id
+            found = {
+                "orgs": set(await db.scalars(select(Organization.slug))),
+                "acme rows": [
+                    await rows(Membership, Membership.org_id == acme),
+                    await rows(Group, Group.org_id == acme),
+                    await rows(Invitation, Invitation.org_id == acme),
+                ],
+                "acme events": list(
+                    await db.scalars(select(AuditEvent.action).where(AuditEvent.org_id == acme).order_by(AuditEvent.id))
+                ),
+                "purged": await events(db, "org.purged"),
+                "acme free": await is_slug_available(db, "acme"),
+                "olivia": await db.get(User, world.olivia.id),
+            }
+        await own_engine.dispose()
+        return found
+
+    asyncio.run(arrange())
+    history = asyncio.run(look())["acme events"]
+    assert history, "Acme has a history to keep"
+
+    result = CliRunner().invoke(main, ["purge"])
+    assert result.exit_code == 0, result.output
+    assert "Removed Acme (/o/acme), deleted on" in result.output
+    assert "Purged 1 organization deleted more than 30 days ago." in result.output
+
+    after = asyncio.run(look())
+    assert after["orgs"] == {"globex"}, "Globex is still within its window"
+    assert after["acme rows"] == [0, 0, 0], "members, groups and invitations went with it"
+    assert after["acme free"], "its address can be taken again"
+    assert after["olivia"] is not None, "its members' accounts stay"
+    assert after["acme events"] == [*history, "org.purged"], "its audit history survives the purge"
+    [purged] = after["purged"]
+    assert purged.actor_user_id is None and purged.actor_label == "tenantry purge"
+    assert purged.before["name"] == "Acme" and purged.before["members"] == 3
+
+    again = CliRunner().invoke(main, ["purge"])
+    assert "Purged 0 organizations" in again.output
+    from tests.clock import travel
+
+    travel(monkeypatch, days=2)
+    later = CliRunner().invoke(main, ["purge"])
+    assert "Purged 1 organization deleted more than 30 days ago." in later.output
+    assert asyncio.run(look())["orgs"] == set()

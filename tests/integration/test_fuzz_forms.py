@@ -17,8 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tenantry.audit.services import Actor
+from tenantry.lib.clock import utcnow
 from tenantry.members.models import MembershipStatus
 from tenantry.members.services import create_membership
+from tenantry.orgs.services import create_organization
 from tests.integration.conftest import make_invitation, make_user, sign_in
 from tests.integration.test_route_table import UNSAFE, endpoints
 
@@ -71,6 +73,7 @@ FORMS = [
     ("olivia", "/o/acme/invitations", "/o/acme/invitations/{pending}/revoke"),
     ("gus", "/invite/{invite_gus}", "/invite/{invite_gus}/accept"),
     (None, "/invite/{invite_new}", "/invite/{invite_new}/signup"),
+    ("sam", "/staff/orgs/deleted", "/staff/orgs/{deleted_org}/restore"),
 ]
 TOKENS = {"reset", "set", "invite_gus", "invite_new"}  # placeholders that aren't ids: filled in before matching
 
@@ -95,6 +98,12 @@ async def ids(world, db) -> dict[str, str]:
     await db.commit()
     _, tokens["invite_gus"] = await make_invitation(db, world.acme, "gus@globex.example")
     _, tokens["invite_new"] = await make_invitation(db, world.acme, "fuzzy@acme.example")
+    olivia = await db.get(User, world.olivia.id)
+    initech = await create_organization(
+        db, creator=olivia, name="Initech", slug="initech", brand_color="", logo=None, actor=Actor.system()
+    )
+    initech.deleted_at = utcnow()
+    await db.commit()
     return {
         "developer": str(world.developer.id),
         "engineering": str(world.engineering.id),
@@ -104,6 +113,7 @@ async def ids(world, db) -> dict[str, str]:
         "ivy": str(ivy_in_acme.id),
         "acme": str(world.acme.id),
         "mia_user": str(world.mia.id),
+        "deleted_org": str(initech.id),
         **tokens,
     }
 
@@ -237,6 +247,7 @@ QUERY_PAGES = [
     ("sam", "/staff/activity", ["actor", "action", "target", "since", "until", "cursor"]),
     ("sam", "/staff/orgs", ["q", "meta", "cursor"]),
     ("sam", "/staff/users", ["q", "cursor"]),
+    ("sam", "/staff/orgs/deleted", ["cursor"]),
 ]
 
 

@@ -297,13 +297,13 @@ async def test_deleting_needs_the_slug_typed_and_the_owner(client, world, db):
     assert field_error(wrong.text, "confirm") == "Type “acme” exactly to confirm."
     assert await org_by_slug(db, "acme") is not None
 
+    assert "Support can restore Acme within 30 days" in page.text
     response = await post_form(client, "/o/acme/settings/delete", {"confirm": "acme"})
     assert response.url.path == "/orgs/new"
-    assert "Acme has been deleted." in response.text
-    assert await org_by_slug(db, "acme") is None
-    assert await count(db, Membership, Membership.org_id == world.acme.id) == 0
+    assert "Acme has been deleted. Support can restore it within 30 days." in response.text
     [event] = await events(db, "org.deleted")
     assert event.before == {"name": "Acme", "slug": "acme", "active_members": 3}
+    assert event.actor_user_id == world.olivia.id
     await sign_in(client, world.mia)
     assert (await client.get("/o/acme")).status_code == 404
     assert (await client.get("/")).url.path == "/orgs/new"

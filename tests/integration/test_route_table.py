@@ -113,6 +113,19 @@ async def test_every_org_route_declares_the_permission_it_needs(app):
         assert required is None or required in set(Permission), endpoint
 
 
+async def test_every_staff_route_is_404_for_anyone_but_staff(client, world):
+    staff_routes = [e for e in endpoints(client.app) if e.template.startswith("/staff/")]
+    assert len(staff_routes) >= 3
+    for who in (world.olivia, world.gus):
+        await sign_in(client, who)
+        for endpoint in staff_routes:
+            response = await call(client, endpoint)
+            assert response.status_code == 404, endpoint
+    await sign_in(client, world.sam)
+    for endpoint in [e for e in staff_routes if e.method == "GET" and "{" not in e.template]:
+        assert (await call(client, endpoint)).status_code == 200, endpoint
+
+
 def test_an_org_route_without_a_declared_permission_stops_start_up():
     from litestar import Router, get
 
@@ -134,20 +147,6 @@ async def test_every_unsafe_route_refuses_a_request_without_csrf_token(client, w
         response = await call(client, endpoint, with_csrf=False)
         assert response.status_code == 403, endpoint
         assert "This form has expired" in response.text, endpoint
-
-
-@pytest.mark.parametrize("who", ["olivia", "mia"])
-async def test_every_staff_route_is_404_for_anyone_but_staff(client, world, who):
-    """An org owner is not staff: /staff/... answers as if nothing were there, whatever the method."""
-    await sign_in(client, getattr(world, who))
-    staff = [e for e in endpoints(client.app) if e.template.startswith("/staff")]
-    assert len(staff) >= 4
-    for endpoint in staff:
-        url = re.sub(r"\{(\w+):uuid\}", str(world.mia.id), endpoint.template)
-        response = await client.request(
-            endpoint.method, url, headers={"x-csrftoken": await csrf_token(client)}, follow_redirects=False
-        )
-        assert response.status_code == 404, endpoint
 
 
 async def test_every_private_route_sends_an_anonymous_visitor_to_sign_in(client, world):

@@ -22,6 +22,7 @@ NEEDS_NO_EVENT = {
     "create_user": "a step of sign-up, staff creation, invitations and direct creation, which record it",
     "follow_user_rename": "a step of the profile change, recorded as user.profile_updated",
     "remember_last_org": "the user's last-used org, a preference that changes no one's access",
+    "note_activity": "the org's last-activity time, a usage statistic that changes no one's access",
     "hit": "a rate-limit counter, not anyone's data",
     "_attach_roles_and_groups": "a read (fills in the rows it returns)",
 }

@@ -154,14 +154,17 @@ def known_actions() -> list[str]:
     return sorted(PHRASES)
 
 
-async def org_names(db: AsyncSession, org_ids: set[UUID]) -> dict[UUID, tuple[str, str]]:
-    """(name, slug) of the orgs a page of events speaks of; a deleted org is simply absent."""
+async def org_names(db: AsyncSession, org_ids: set[UUID]) -> dict[UUID, tuple[str, str, bool]]:
+    """(name, slug, deleted) of the orgs a page of events speaks of; a purged org is simply absent,
+    a deleted one (still restorable) is marked."""
     if not org_ids:
         return {}
     rows = await db.execute(
-        select(Organization.id, Organization.name, Organization.slug).where(Organization.id.in_(org_ids))
+        select(Organization.id, Organization.name, Organization.slug, Organization.deleted_at).where(
+            Organization.id.in_(org_ids)
+        )
     )
-    return {row[0]: (row[1], row[2]) for row in rows}
+    return {row[0]: (row[1], row[2], row[3] is not None) for row in rows}
 
 
 # --- exports --------------------------------------------------------------------------------------

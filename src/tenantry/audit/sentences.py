@@ -54,6 +54,16 @@ def _metadata_keys(event: AuditEvent) -> str:
     return f" ({shown})" if shown else ""
 
 
+def _restorable_until(event: AuditEvent) -> str:
+    """' (restorable until 31 Dec 2026)', from the date the event recorded; '' for older events."""
+    until = (event.after or {}).get("restorable_until")
+    try:
+        when = datetime.datetime.fromisoformat(until) if isinstance(until, str) else None
+    except ValueError:
+        when = None
+    return f" (restorable until {when:%-d %b %Y})" if when else ""
+
+
 # action -> what follows the actor's name; {target} is the event's target label.
 PHRASES: dict[str, str | Callable[[AuditEvent], str]] = {
     "org.created": lambda e: (
@@ -64,7 +74,9 @@ PHRASES: dict[str, str | Callable[[AuditEvent], str]] = {
     "org.renamed": lambda e: f"renamed the organization to {_value(e, 'after', 'name')}",
     "org.slug_changed": lambda e: f"moved the organization to /o/{_value(e, 'after', 'slug')}",
     "org.branding_changed": "changed the logo or colour",
-    "org.deleted": "deleted the organization {target}",
+    "org.deleted": lambda e: f"deleted the organization {e.target_label}{_restorable_until(e)}",
+    "org.restored": "restored the organization {target}",
+    "org.purged": "— the organization {target} was removed for good, past its restore window",
     "org.default_role_changed": lambda e: f"made {_value(e, 'after', 'default_role')} the default role",
     "org.settings_changed": _settings_change,
     "org.seat_limit_changed": lambda e: f"set the seat limit to {_value(e, 'after', 'seat_limit')}",

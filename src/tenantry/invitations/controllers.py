@@ -48,6 +48,11 @@ PROBLEMS = {
         "This invitation has already been used",
         "Each invitation link works once. If it was you, sign in to find the organization.",
     ),
+    services.InvitationProblem.ORG_DELETED: (
+        "This organization was deleted",
+        "The organization you were invited to no longer exists, so this invitation can't be used. "
+        "Ask whoever invited you if you think that's a mistake.",
+    ),
 }
 
 

@@ -484,6 +484,7 @@ class InvitationProblem(enum.StrEnum):
     EXPIRED = "expired"
     REVOKED = "revoked"
     USED = "used"
+    ORG_DELETED = "org_deleted"
 
 
 class BadInvitation(Exception):
@@ -514,6 +515,8 @@ async def _by_token(db: AsyncSession, token: str) -> tuple[Invitation, Organizat
     ).first()
     if row is None:
         raise BadInvitation(InvitationProblem.UNKNOWN)
+    if row[1].deleted_at is not None:
+        raise BadInvitation(InvitationProblem.ORG_DELETED)
     return row[0], row[1]
 
 
@@ -548,6 +551,9 @@ async def accept_invitation(
     await lock_org(db, org.id)  # one acceptance at a time per org: seats, and the same link twice
     user = await db.get(User, user.id) or user  # this session's copy: the signed-in one is detached
     await db.refresh(invitation)
+    await db.refresh(org)
+    if org.deleted_at is not None:  # deleted while we waited for the lock
+        raise BadInvitation(InvitationProblem.ORG_DELETED)
     if invitation.token_hash != hash_token(token):
         raise BadInvitation(InvitationProblem.REVOKED)  # resent meanwhile: this link died
     if invitation.status == InvitationStatus.ACCEPTED and invitation.accepted_by_id == user.id:

@@ -1,7 +1,7 @@
 """The one way to resolve an org: every /o/{slug}/... route passes through `require_org_access`.
 
-It loads the org and the caller's active membership and permissions. No membership: 404, with
-no hint that the org exists. Membership without the route's permission: 403. Each org-scoped
+It loads the org and the caller's active membership and permissions. No membership, or a deleted
+org: 404, with no hint that the org exists. Membership without the route's permission: 403. Each org-scoped
 handler declares the permission it needs as ``opt={"permission": ...}`` (None: any member).
 """
 
@@ -19,6 +19,7 @@ from tenantry.access.permissions import Permission
 from tenantry.access.services import EffectivePermissions, effective_permissions
 from tenantry.accounts.models import User
 from tenantry.members.models import Membership, MembershipStatus
+from tenantry.orgs.lifecycle import note_activity
 from tenantry.orgs.models import Organization, SlugRedirect
 from tenantry.orgs.services import remember_last_org
 from tenantry.orgs.slugs import looks_like_slug
@@ -82,7 +83,7 @@ async def require_org_access(connection: ASGIConnection, handler: BaseRouteHandl
                     Membership.status == MembershipStatus.ACTIVE,
                 ),
             )
-            .where(Organization.slug == slug.lower())
+            .where(Organization.slug == slug.lower(), Organization.deleted_at.is_(None))
         )
     ).first()
     if row is None:
@@ -91,6 +92,7 @@ async def require_org_access(connection: ASGIConnection, handler: BaseRouteHandl
     org, membership, override = row
     if membership is None:
         raise NotFoundException()
+    await note_activity(runtime_of(connection.app).sessionmaker, org=org)
     if org.slug != slug:  # /o/ACME -> /o/acme
         raise Moved(_replace_slug(connection, slug, org.slug))
     permissions = await effective_permissions(db, user_id=user.id, org_id=org.id)
@@ -121,6 +123,7 @@ async def _redirect_if_moved(db, connection: ASGIConnection, *, slug: str, user:
         .join(Membership, Membership.org_id == Organization.id)
         .where(
             SlugRedirect.old_slug == slug.lower(),
+            Organization.deleted_at.is_(None),
             Membership.user_id == user.id,
             Membership.status == MembershipStatus.ACTIVE,
         )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from litestar import Controller, Request, get, post
-from litestar.datastructures import UploadFile
+from litestar.datastructures import ResponseHeader, UploadFile
+from litestar.exceptions import NotFoundException
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +21,7 @@ from tenantry.lib.forms import FormErrors, InvalidInput, form_values, parse_form
 from tenantry.members.lifecycle import leave_org, transfer_ownership
 from tenantry.members.rules import room_left
 from tenantry.members.services import count_active_members
-from tenantry.orgs import services
+from tenantry.orgs import lifecycle, services
 from tenantry.orgs.context import OrgContext
 from tenantry.orgs.logos import Logo, inspect_logo
 from tenantry.orgs.schemas import (
@@ -336,26 +339,84 @@ class OrgController(Controller):
         return see_other("/")
 
     @get("/settings/delete", opt={"permission": Permission.ORG_DELETE}, name="org_delete")
-    async def delete_page(self, db_session: AsyncSession, org_context: OrgContext) -> Template:
+    async def delete_page(self, db_session: AsyncSession, org_context: OrgContext, settings: Settings) -> Template:
         members = await count_active_members(db_session, org_id=org_context.org.id)
-        return Template("orgs/delete.html", context={"errors": {}, "member_count": members})
+        return Template(
+            "orgs/delete.html",
+            context={"errors": {}, "member_count": members, "restore_days": settings.org_restore_days},
+        )
 
     @post("/settings/delete", opt={"permission": Permission.ORG_DELETE})
     async def delete(
-        self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor
+        self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor, settings: Settings
     ) -> Template | Redirect:
         name = org_context.org.name
+        days = settings.org_restore_days
         submitted = await submit_form(
             request,
             DeleteOrgForm,
             lambda data: services.delete_organization(
-                db_session, org=org_context.org, confirmation=data.confirm, actor=actor
+                db_session, org=org_context.org, confirmation=data.confirm, restore_days=days, actor=actor
             ),
         )
         if submitted.ok:
-            flash(request, f"{name} has been deleted.", category="success")
+            flash(
+                request,
+                f"{name} has been deleted. Support can restore it within {days} day{'s' if days != 1 else ''}.",
+                category="success",
+            )
             return see_other("/")
         members = await count_active_members(db_session, org_id=org_context.org.id)
         return Template(
-            "orgs/delete.html", context={"errors": submitted.errors, "member_count": members}, status_code=422
+            "orgs/delete.html",
+            context={"errors": submitted.errors, "member_count": members, "restore_days": days},
+            status_code=422,
         )
+
+
+class DeletedOrgsController(Controller):
+    """Deleted orgs, for the vendor's support staff: when, by whom, how long until the purge, and
+    a way back. Anyone else: 404, as if nothing were here."""
+
+    path = "/staff/orgs"
+    tags = ["orgs"]
+    response_headers = [ResponseHeader(name="X-Robots-Tag", value="noindex")]
+
+    @get("/deleted", name="staff_deleted_orgs")
+    async def deleted_orgs(
+        self, db_session: AsyncSession, user: User, settings: Settings, cursor: str | None = None
+    ) -> Template:
+        if not user.is_staff:
+            raise NotFoundException
+        return await _deleted_orgs_page(db_session, settings, cursor=cursor)
+
+    @post("/{org_id:uuid}/restore")
+    async def restore(
+        self, request: Request, db_session: AsyncSession, user: User, actor: Actor, settings: Settings, org_id: UUID
+    ) -> Template | Redirect:
+        if not user.is_staff:
+            raise NotFoundException
+        try:
+            org = await lifecycle.restore_organization(
+                db_session, org_id=org_id, restore_days=settings.org_restore_days, actor=actor
+            )
+        except InvalidInput as exc:
+            return await _deleted_orgs_page(db_session, settings, errors=exc.errors, status=exc.status)
+        flash(request, f"{org.name} is restored: its members are back in /o/{org.slug}.", category="success")
+        return see_other("/staff/orgs/deleted")
+
+
+async def _deleted_orgs_page(
+    db: AsyncSession,
+    settings: Settings,
+    *,
+    cursor: str | None = None,
+    errors: FormErrors | None = None,
+    status: int = 200,
+) -> Template:
+    page = await lifecycle.deleted_orgs_page(db, restore_days=settings.org_restore_days, cursor=cursor)
+    return Template(
+        "orgs/staff_deleted.html",
+        context={"page": page, "errors": errors or {}, "restore_days": settings.org_restore_days},
+        status_code=status,
+    )

@@ -18,6 +18,8 @@ class Organization(UUIDv7AuditBase):
         # Staff find orgs by a metadata value with JSONB containment (@>). SQLite has no GIN
         # index (it reads the value with json_extract), so the index exists on PostgreSQL only.
         Index("ix_organizations_metadata", "metadata", postgresql_using="gin").ddl_if(dialect="postgresql"),
+        # Staff's list of deleted orgs, newest first, and the purge's search for expired ones.
+        Index("ix_organizations_deleted_at_id", "deleted_at", "id"),
     )
 
     name: Mapped[str] = mapped_column(String(100))
@@ -42,6 +44,15 @@ class Organization(UUIDv7AuditBase):
     # Custom key/value data (string, number, true/false), checked by tenantry.metadata.rules.
     # `meta`, not `metadata`: that name belongs to SQLAlchemy's declarative base.
     meta: Mapped[dict] = mapped_column("metadata", JsonB, default=dict, server_default=text("'{}'"))
+
+    # Set when an owner deletes the org: from then on it is hidden from everyone (404, no switcher
+    # entry, invitations refused) but kept, with everything in it, so support can restore it
+    # within TENANTRY_ORG_RESTORE_DAYS; `tenantry purge` removes it for good after that. Who
+    # deleted it is in the org.deleted audit event.
+    deleted_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    # When a member last made a request to the org; bumped at most every few minutes
+    # (orgs/lifecycle.py: note_activity).
+    last_activity_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
 
     @property
     def logo_url(self) -> str | None:

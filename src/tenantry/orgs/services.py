@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 from uuid import UUID
@@ -12,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.models import MembershipRole, Role
 from tenantry.access.permissions import BuiltinRole
-from tenantry.access.services import role_sort_key, template_role
+from tenantry.access.services import lock_org, role_sort_key, template_role
 from tenantry.accounts.models import User
 from tenantry.audit.services import Actor, Target, record_event
 from tenantry.config import Settings
+from tenantry.lib.clock import utcnow
 from tenantry.lib.errors import NotPermitted
 from tenantry.lib.forms import InvalidInput
 from tenantry.members.models import Membership, MembershipStatus
@@ -234,11 +236,20 @@ async def update_branding(
     return True
 
 
-async def delete_organization(db: AsyncSession, *, org: Organization, confirmation: str, actor: Actor) -> None:
-    """Delete the org and everything in it. The caller typed the slug to confirm."""
+async def delete_organization(
+    db: AsyncSession, *, org: Organization, confirmation: str, restore_days: int, actor: Actor
+) -> None:
+    """Delete the org: hidden from everyone from this request on, and kept as it is for
+    `restore_days` (support can restore it), after which `tenantry purge` removes it for good
+    (orgs/lifecycle.py). The caller typed the slug to confirm."""
     if confirmation.strip().lower() != org.slug:
         raise InvalidInput.on("confirm", f"Type “{org.slug}” exactly to confirm.")
+    await lock_org(db, org.id)  # an invitation being accepted at this moment waits, then sees the org gone
+    await db.refresh(org)
+    if org.deleted_at is not None:  # deleted from another tab meanwhile
+        return
     members = await count_active_members(db, org_id=org.id)
+    org.deleted_at = utcnow()
     record_event(
         db,
         actor=actor,
@@ -246,9 +257,11 @@ async def delete_organization(db: AsyncSession, *, org: Organization, confirmati
         org_id=org.id,
         target=org_target(org),
         before={"name": org.name, "slug": org.slug, "active_members": members},
+        after={
+            "deleted_at": org.deleted_at.isoformat(),
+            "restorable_until": (org.deleted_at + datetime.timedelta(days=restore_days)).isoformat(),
+        },
     )
-    await db.execute(update(User).where(User.last_org_id == org.id).values(last_org_id=None))
-    await db.delete(org)
     await db.flush()
 
 
@@ -267,8 +280,8 @@ class SwitcherEntry:
 
 
 async def switcher_entries(db: AsyncSession, *, user_id: UUID) -> list[SwitcherEntry]:
-    """The user's orgs (active memberships), their personal workspace first, then by name, with
-    their roles in each. One statement."""
+    """The user's orgs (active memberships, deleted orgs left out), their personal workspace first,
+    then by name, with their roles in each. One statement."""
     rows = await db.execute(
         select(
             Organization.id,
@@ -286,7 +299,11 @@ async def switcher_entries(db: AsyncSession, *, user_id: UUID) -> list[SwitcherE
         )
         .outerjoin(MembershipRole, MembershipRole.membership_id == Membership.id)
         .outerjoin(Role, Role.id == MembershipRole.role_id)
-        .where(Membership.user_id == user_id, Membership.status == MembershipStatus.ACTIVE)
+        .where(
+            Membership.user_id == user_id,
+            Membership.status == MembershipStatus.ACTIVE,
+            Organization.deleted_at.is_(None),
+        )
         .order_by(PersonalWorkspace.user_id.is_(None), Organization.name, Organization.id)
     )
     entries: dict[UUID, SwitcherEntry] = {}

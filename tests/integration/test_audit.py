@@ -150,7 +150,12 @@ MUTATIONS = [
         files={"logo": ("l.png", image_bytes(), "image/png")},
     ),
     Mutation("/o/{slug:str}/settings/delete", "org.deleted", "olivia", {"confirm": "acme"}),
-    Mutation("/o/{slug:str}/settings/invitations", "org.settings_changed", "adam", {"expiry_days": "14"}),
+    Mutation(
+        "/o/{slug:str}/settings/policies",
+        "org.settings_changed",
+        "adam",
+        {"expiry_days": "14", "domains_choice": "own", "domains": "acme.example", "members_see_each_other": "no"},
+    ),
     Mutation("/o/{slug:str}/settings/seats", "org.seat_limit_changed", "olivia", {"seat_limit": "50"}),
     Mutation(
         "/o/{slug:str}/members/{membership_id:uuid}/deactivate",

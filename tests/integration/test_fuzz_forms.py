@@ -58,7 +58,7 @@ FORMS = [
     ("olivia", "/o/acme/settings/transfer", "/o/acme/settings/transfer"),
     ("mia", "/o/acme/leave", "/o/acme/leave"),
     ("olivia", "/o/acme/members/new", "/o/acme/members/new"),
-    ("olivia", "/o/acme/settings", "/o/acme/settings/invitations"),
+    ("olivia", "/o/acme/settings", "/o/acme/settings/policies"),
     ("olivia", "/o/acme/settings", "/o/acme/settings/seats"),
     ("olivia", "/o/acme/invitations", "/o/acme/invitations"),
     ("olivia", "/o/acme/invitations", "/o/acme/invitations/{pending}/resend"),

@@ -241,7 +241,9 @@ async def _new_member_page(
 ) -> Template:
     org = org_context.org
     values = values or {"group": []}
-    ticked = set(values.get("role") or []) or {(await default_role(db, org=org)).id}
+    ticked = set(values.get("role") or []) or {
+        (await default_role(db, org=org, deployment_default=org_context.settings.deployment_default_role)).id
+    }
     return Template(
         "members/new.html",
         context={

@@ -7,22 +7,27 @@ handler declares the permission it needs as ``opt={"permission": ...}`` (None: a
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
+from litestar.plugins.flash import flash
 from sqlalchemy import and_, select
 
 from tenantry.access.permissions import Permission
 from tenantry.access.services import EffectivePermissions, effective_permissions
-from tenantry.accounts.models import User
+from tenantry.accounts.models import User, UserSession
+from tenantry.accounts.sessions import end_session
+from tenantry.lib.clock import utcnow
 from tenantry.members.models import Membership, MembershipStatus
-from tenantry.orgs.models import Organization, SlugRedirect
+from tenantry.orgs.models import Organization, OrgSettingsOverrides, SlugRedirect
 from tenantry.orgs.services import remember_last_org
+from tenantry.orgs.settings import OrgSettings, org_settings_of
 from tenantry.orgs.slugs import looks_like_slug
-from tenantry.runtime import runtime_of
+from tenantry.runtime import Runtime, runtime_of
 from tenantry.web.errors import Moved
 
 PERMISSION_OPT = "permission"
@@ -32,7 +37,8 @@ PERMISSION_OPT = "permission"
 class OrgContext:
     org: Organization
     membership: Membership
-    permissions: EffectivePermissions
+    permissions: EffectivePermissions  # as this org's policies leave them (see _apply_policies)
+    settings: OrgSettings
 
     def can(self, permission: Permission | str) -> bool:
         return self.permissions.has(permission)
@@ -45,10 +51,12 @@ async def require_org_access(connection: ASGIConnection, handler: BaseRouteHandl
     slug = str(connection.path_params.get("slug", ""))
     if not looks_like_slug(slug):  # not even the shape of an address: nothing to look up
         raise NotFoundException()
-    db = runtime_of(connection.app).alchemy.provide_session(connection.app.state, connection.scope)
+    runtime = runtime_of(connection.app)
+    db = runtime.alchemy.provide_session(connection.app.state, connection.scope)
     row = (
         await db.execute(
-            select(Organization, Membership)
+            select(Organization, Membership, OrgSettingsOverrides)
+            .outerjoin(OrgSettingsOverrides, OrgSettingsOverrides.org_id == Organization.id)
             .outerjoin(
                 Membership,
                 and_(
@@ -63,13 +71,15 @@ async def require_org_access(connection: ASGIConnection, handler: BaseRouteHandl
     if row is None:
         await _redirect_if_moved(db, connection, slug=slug, user=user)
         raise NotFoundException()
-    org, membership = row
+    org, membership, overrides = row
     if membership is None:
         raise NotFoundException()
     if org.slug != slug:  # /o/ACME -> /o/acme
         raise Moved(_replace_slug(connection, slug, org.slug))
-    permissions = await effective_permissions(db, user_id=user.id, org_id=org.id)
-    context = OrgContext(org=org, membership=membership, permissions=permissions)
+    org_settings = org_settings_of(runtime.settings, org, overrides)
+    await _check_session_age(connection, runtime, org=org, org_settings=org_settings)
+    permissions = _apply_policies(await effective_permissions(db, user_id=user.id, org_id=org.id), org_settings)
+    context = OrgContext(org=org, membership=membership, permissions=permissions, settings=org_settings)
     connection.state.org_context = context  # the 403 page shows the org's layout too
     required = handler.opt.get(PERMISSION_OPT)
     if required is not None and not permissions.has(required):
@@ -77,6 +87,36 @@ async def require_org_access(connection: ASGIConnection, handler: BaseRouteHandl
     if connection.method == "GET" and user.last_org_id != org.id:
         await remember_last_org(db, user_id=user.id, org_id=org.id)
         user.last_org_id = org.id
+
+
+def _apply_policies(permissions: EffectivePermissions, org_settings: OrgSettings) -> EffectivePermissions:
+    """What the org's policies take away from what the roles give, for guards and templates alike."""
+    if not org_settings.members_see_each_other.value and not permissions.has(Permission.MEMBERS_MANAGE):
+        permissions = permissions.without(Permission.MEMBERS_READ)
+    return permissions
+
+
+async def _check_session_age(
+    connection: ASGIConnection, runtime: Runtime, *, org: Organization, org_settings: OrgSettings
+) -> None:
+    """An org may want its members to have signed in recently: past its limit, this session ends
+    (other orgs' pages would have kept it) and the member signs in again to come back."""
+    hours = org_settings.session_hours.value
+    session: UserSession | None = connection.scope.get("auth")
+    if hours is None or session is None:
+        return
+    if utcnow() - session.created_at < datetime.timedelta(hours=hours):
+        return
+    async with runtime.sessionmaker() as db:  # its own transaction: the request's rolls back on 401
+        await end_session(db, session_id=session.id)
+        await db.commit()
+    flash(
+        connection,
+        f"{org.name} asks its members to sign in again every {hours} hour{'s' if hours != 1 else ''}. "
+        "Sign in to continue.",
+        category="info",
+    )
+    raise NotAuthorizedException()
 
 
 async def _redirect_if_moved(db, connection: ASGIConnection, *, slug: str, user: User) -> None:

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.base import DefaultBase, UUIDv7AuditBase
-from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, text
+from advanced_alchemy.types import DateTimeUTC, JsonB
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenantry.lib.clock import utcnow
@@ -21,15 +22,13 @@ class Organization(UUIDv7AuditBase):
     # Content hash of the current logo; the bytes live in org_logos so org queries stay small.
     logo_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
 
-    # The role a new member gets; None means the built-in Member role.
+    # The role a new member gets; None means the deployment's default (TENANTRY_DEFAULT_ROLE).
     default_role_id: Mapped[UUID | None] = mapped_column(
         # use_alter: roles also point at organizations; the constraint is added after both tables.
         ForeignKey("roles.id", ondelete="SET NULL", use_alter=True, name="fk_organizations_default_role_id_roles"),
         default=None,
     )
 
-    # How long an invitation from this org stays valid, unless the inviter picks otherwise.
-    invitation_expiry_days: Mapped[int] = mapped_column(Integer, default=7, server_default=text("7"))
     # At most this many active members plus pending invitations; None: no limit.
     seat_limit: Mapped[int | None] = mapped_column(Integer, default=None)
 
@@ -57,3 +56,20 @@ class SlugRedirect(DefaultBase):
     old_slug: Mapped[str] = mapped_column(String(48), primary_key=True)
     org_id: Mapped[UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+
+
+class OrgSettingsOverrides(DefaultBase):
+    """What an org chose instead of the deployment's defaults; NULL: the default applies.
+
+    The effective values, each with its source, are computed in orgs/settings.py. (The default
+    role is organizations.default_role_id, older than this table.)"""
+
+    __tablename__ = "org_settings"
+
+    org_id: Mapped[UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    invitation_expiry_days: Mapped[int | None] = mapped_column(Integer, default=None)
+    invitation_email_domains: Mapped[list[Any] | None] = mapped_column(JsonB, default=None)
+    session_hours: Mapped[int | None] = mapped_column(Integer, default=None)
+    members_see_each_other: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    # Kept for the activity log's retention per org (no page yet).
+    audit_retention_days: Mapped[int | None] = mapped_column(Integer, default=None)

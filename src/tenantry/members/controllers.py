@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
+from litestar.exceptions import PermissionDeniedException
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,10 +59,14 @@ class MembersController(Controller):
             context["pending_invitations"] = await pending_count(db_session, org_id=org_context.org.id)
         return Template("members/list.html", context=context)
 
-    @get("/{membership_id:uuid}", opt={"permission": Permission.MEMBERS_READ}, name="org_member")
+    # Any member may open their own page; other members' pages need members:read (which an
+    # org's "members see each other: no" takes away from those who don't manage members).
+    @get("/{membership_id:uuid}", opt={"permission": None}, name="org_member")
     async def member_page(
         self, db_session: AsyncSession, org_context: OrgContext, catalog: Catalog, membership_id: UUID
     ) -> Template:
+        if membership_id != org_context.membership.id and not org_context.can(Permission.MEMBERS_READ):
+            raise PermissionDeniedException()
         membership, user = await find_member(db_session, org_id=org_context.org.id, membership_id=membership_id)
         return Template(
             "members/detail.html", context=await _member_context(db_session, org_context, catalog, membership, user)

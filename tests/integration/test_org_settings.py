@@ -302,6 +302,9 @@ async def test_the_deployment_domains_apply_until_the_org_chooses_and_accepting_
 
         await post_form(client, POLICIES, {"domains_choice": "own", "domains": "globex.example"})
         assert (await invite(client, {"emails": "zed@globex.example"})).status_code == 200
+        anyone = await post_form(client, POLICIES, {"domains_choice": "any"}, follow_redirects=True)
+        assert "Set by this organization: any domain." in policies_text(anyone.text)
+        assert (await invite(client, {"emails": "yan@elsewhere.example"})).status_code == 200
 
         await post_form(client, POLICIES, {"domains_choice": "own", "domains": "acme.example"})
         await sign_in(client, world.gus)  # invited before the rule: the inviter was checked then

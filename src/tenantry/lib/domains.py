@@ -15,7 +15,8 @@ class DomainProblem(ValueError):
 
 
 def normalize_domain(text: str) -> str:
-    """One domain, lowercased, in its ASCII form (IDNA). Raises DomainProblem."""
+    """One domain, lowercased, checked in its ASCII form (IDNA) and given back as people write it
+    ("bücher.example", as email-validator leaves an address's domain). Raises DomainProblem."""
     raw = text.strip().lstrip("@").rstrip(".").lower()
     shown = text.strip()[:100]
     if not raw:
@@ -32,7 +33,10 @@ def normalize_domain(text: str) -> str:
         or labels[-1].isdigit()
     ):
         raise DomainProblem(f"“{shown}” is not a domain name (such as example.com).")
-    return ascii_form
+    try:
+        return idna.decode(ascii_form) if "xn--" in ascii_form else ascii_form
+    except idna.IDNAError:
+        raise DomainProblem(f"“{shown}” is not a domain name.") from None
 
 
 def parse_domains(text: str | list[str]) -> list[str]:
@@ -50,5 +54,9 @@ def parse_domains(text: str | list[str]) -> list[str]:
     return domains
 
 
-def domain_of(email: str) -> str:
-    return email.rsplit("@", 1)[-1].lower()
+def domain_of(email: str) -> str | None:
+    """The domain of an address, normalized like a listed domain; None if it can't be."""
+    try:
+        return normalize_domain(email.rsplit("@", 1)[-1])
+    except DomainProblem:
+        return None

@@ -154,7 +154,7 @@ def _policy_values(org_settings: OrgSettings) -> dict[str, str]:
     return {
         "expiry_days": str(own.get("expiry_days", "")),
         "default_role": str(org_settings.default_role_id or ""),
-        "domains_choice": "own" if "domains" in own else "inherit",
+        "domains_choice": ("own" if own["domains"] else "any") if "domains" in own else "inherit",
         "domains": ", ".join(own.get("domains", [])),
         "session_choice": "own" if "session_hours" in own else "inherit",
         "session_hours": str(own.get("session_hours", "")),
@@ -298,10 +298,12 @@ class OrgController(Controller):
         async def save(data: PoliciesForm) -> bool:
             if data.session_choice == "own" and data.session_hours is None:
                 raise InvalidInput.on("session_hours", "Enter a number of hours, or choose to inherit the default.")
+            if data.domains_choice == "own" and not data.domains:
+                raise InvalidInput.on("domains", "List at least one domain, or choose another option.")
             choices = PolicyChoices(
                 invitation_expiry_days=data.expiry_days,
                 default_role_id=data.default_role,
-                invitation_email_domains=data.domains if data.domains_choice == "own" else None,
+                invitation_email_domains={"inherit": None, "any": [], "own": data.domains}[data.domains_choice],
                 session_hours=data.session_hours if data.session_choice == "own" else None,
                 members_see_each_other={"": None, "yes": True, "no": False}[data.members_see_each_other],
             )

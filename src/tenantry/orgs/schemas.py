@@ -80,7 +80,7 @@ class PoliciesForm(FormModel):
 
     expiry_days: OptionalInt = None
     default_role: Annotated[UUID | None, BeforeValidator(_blank_is_none)] = None
-    domains_choice: Literal["inherit", "own"] = "inherit"
+    domains_choice: Literal["inherit", "any", "own"] = "inherit"
     domains: Annotated[str, StringConstraints(max_length=5000)] = ""
     session_choice: Literal["inherit", "own"] = "inherit"
     session_hours: OptionalInt = None

@@ -106,7 +106,7 @@ class PolicyChoices:
 
     invitation_expiry_days: int | None = None
     default_role_id: UUID | None = None
-    invitation_email_domains: list[str] | str | None = None
+    invitation_email_domains: list[str] | str | None = None  # empty: any domain, whatever the default
     session_hours: int | None = None
     members_see_each_other: bool | None = None
 
@@ -129,9 +129,6 @@ def _check_choices(settings: Settings, choices: PolicyChoices) -> list[str] | No
             domains = parse_domains(choices.invitation_email_domains)
         except DomainProblem as exc:
             errors["domains"] = str(exc)
-        else:
-            if not domains:
-                errors["domains"] = "List at least one domain, or choose to inherit the default."
     if errors:
         raise InvalidInput(errors)
     return domains

@@ -401,3 +401,12 @@ async def test_the_deployment_may_hide_members_from_each_other_and_an_org_may_sh
         await post_form(client, POLICIES, {"members_see_each_other": "yes"})
         await sign_in(client, world.mia)
         assert (await client.get("/o/acme/members")).status_code == 200
+
+
+async def test_deleting_an_org_deletes_its_policies(client, world, db):
+    await sign_in(client, world.olivia)
+    await post_form(client, POLICIES, {"expiry_days": "9"})
+    assert await count(db, OrgSettingsOverrides) == 1
+    response = await post_form(client, "/o/acme/settings/delete", {"confirm": "acme"}, follow_redirects=False)
+    assert response.status_code == 303
+    assert await count(db, OrgSettingsOverrides) == 0

@@ -380,6 +380,7 @@ async def test_when_members_may_not_see_each_other_they_see_only_themselves(clie
     assert (await client.get("/o/acme/groups")).status_code == 403
     own = await client.get(f"/o/acme/members/{mia_id}")
     assert own.status_code == 200 and "Mia Member" in own.text
+    assert "See the list of members" not in own.text, "her page says what she may do under the policy"
 
     await sign_in(client, world.adam)  # manages members: sees everyone
     assert (await client.get("/o/acme/members")).status_code == 200
@@ -389,6 +390,7 @@ async def test_when_members_may_not_see_each_other_they_see_only_themselves(clie
     await post_form(client, POLICIES, {"members_see_each_other": ""})
     await sign_in(client, world.mia)
     assert (await client.get("/o/acme/members")).status_code == 200, "back to the default: yes"
+    assert "See the list of members" in (await client.get(f"/o/acme/members/{mia_id}")).text
 
 
 async def test_the_deployment_may_hide_members_from_each_other_and_an_org_may_show_them(world_factory):

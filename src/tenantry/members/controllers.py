@@ -30,6 +30,7 @@ from tenantry.lib.forms import InvalidInput, clean_query_text, submit_form, tick
 from tenantry.members import lifecycle
 from tenantry.members.services import count_active_members, find_member, list_members, member_row
 from tenantry.orgs.context import OrgContext
+from tenantry.orgs.settings import apply_policies
 from tenantry.web.responses import is_htmx, safe_next, see_other
 
 
@@ -294,7 +295,9 @@ async def _member_page_refusing(
 
 
 async def _member_context(db: AsyncSession, org_context: OrgContext, catalog: Catalog, membership, user) -> dict:
-    access = await effective_permissions(db, user_id=user.id, org_id=org_context.org.id)
+    access = apply_policies(
+        await effective_permissions(db, user_id=user.id, org_id=org_context.org.id), org_context.settings
+    )
     roles = await roles_of_org(db, org_id=org_context.org.id)
     held = await direct_role_ids(db, membership_id=membership.id)
     return {

@@ -25,7 +25,7 @@ from tenantry.lib.clock import utcnow
 from tenantry.members.models import Membership, MembershipStatus
 from tenantry.orgs.models import Organization, OrgSettingsOverrides, SlugRedirect
 from tenantry.orgs.services import remember_last_org
-from tenantry.orgs.settings import OrgSettings, org_settings_of
+from tenantry.orgs.settings import OrgSettings, apply_policies, org_settings_of
 from tenantry.orgs.slugs import looks_like_slug
 from tenantry.runtime import Runtime, runtime_of
 from tenantry.web.errors import Moved
@@ -37,7 +37,7 @@ PERMISSION_OPT = "permission"
 class OrgContext:
     org: Organization
     membership: Membership
-    permissions: EffectivePermissions  # as this org's policies leave them (see _apply_policies)
+    permissions: EffectivePermissions  # as this org's policies leave them (orgs/settings.py: apply_policies)
     settings: OrgSettings
 
     def can(self, permission: Permission | str) -> bool:
@@ -78,7 +78,7 @@ async def require_org_access(connection: ASGIConnection, handler: BaseRouteHandl
         raise Moved(_replace_slug(connection, slug, org.slug))
     org_settings = org_settings_of(runtime.settings, org, overrides)
     await _check_session_age(connection, runtime, org=org, org_settings=org_settings)
-    permissions = _apply_policies(await effective_permissions(db, user_id=user.id, org_id=org.id), org_settings)
+    permissions = apply_policies(await effective_permissions(db, user_id=user.id, org_id=org.id), org_settings)
     context = OrgContext(org=org, membership=membership, permissions=permissions, settings=org_settings)
     connection.state.org_context = context  # the 403 page shows the org's layout too
     required = handler.opt.get(PERMISSION_OPT)
@@ -87,13 +87,6 @@ async def require_org_access(connection: ASGIConnection, handler: BaseRouteHandl
     if connection.method == "GET" and user.last_org_id != org.id:
         await remember_last_org(db, user_id=user.id, org_id=org.id)
         user.last_org_id = org.id
-
-
-def _apply_policies(permissions: EffectivePermissions, org_settings: OrgSettings) -> EffectivePermissions:
-    """What the org's policies take away from what the roles give, for guards and templates alike."""
-    if not org_settings.members_see_each_other.value and not permissions.has(Permission.MEMBERS_MANAGE):
-        permissions = permissions.without(Permission.MEMBERS_READ)
-    return permissions
 
 
 async def _check_session_age(

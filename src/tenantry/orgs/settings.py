@@ -16,7 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.permissions import Permission
-from tenantry.access.services import authority, check_may_grant, default_role, roles_of_org
+from tenantry.access.services import (
+    EffectivePermissions,
+    authority,
+    check_may_grant,
+    default_role,
+    roles_of_org,
+)
 from tenantry.audit.services import Actor, record_event
 from tenantry.config import Settings
 from tenantry.lib.domains import DomainProblem, domain_of, parse_domains
@@ -86,6 +92,14 @@ def org_settings_of(settings: Settings, org: Organization, row: OrgSettingsOverr
 async def load_org_settings(db: AsyncSession, *, settings: Settings, org: Organization) -> OrgSettings:
     row = await db.scalar(select(OrgSettingsOverrides).where(OrgSettingsOverrides.org_id == org.id))
     return org_settings_of(settings, org, row)
+
+
+def apply_policies(permissions: EffectivePermissions, org_settings: OrgSettings) -> EffectivePermissions:
+    """What the org's policies take away from what the roles give. The guard applies it to the
+    caller's permissions (so guards and templates follow); a member's page to the member shown."""
+    if not org_settings.members_see_each_other.value and not permissions.has(Permission.MEMBERS_MANAGE):
+        permissions = permissions.without(Permission.MEMBERS_READ)
+    return permissions
 
 
 def check_invitation_domains(org_settings: OrgSettings, addresses: list[str], *, field: str = "emails") -> None:

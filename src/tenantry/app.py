@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         limiter=RateLimiter(sessionmaker),
         catalog=load_catalog(settings.permissions_file),
     )
+    runtime.settings.check_default_role({template.key for template in runtime.catalog.role_templates})
     template_config = create_template_config()
 
     org_router = Router(

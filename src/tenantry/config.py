@@ -102,6 +102,21 @@ class Settings(BaseSettings):
     # A deleted org is kept this many days (support can restore it), then `tenantry purge` removes it.
     org_restore_days: int = Field(default=30, ge=1)
 
+    # --- per-org settings: what an org gets until it chooses otherwise (orgs/settings.py) ----------
+    invitation_expiry_days: int = Field(default=7, ge=1, le=30)
+    # Key of a role template (built-in or from TENANTRY_PERMISSIONS_FILE) new members get.
+    default_role: str = "member"
+    # Comma-separated domains invitations may go to; empty: any domain.
+    invitation_email_domains: str = ""
+    # Members must sign in again this many hours after signing in to reach an org; empty: no extra limit.
+    org_session_hours: int | None = Field(default=None, ge=1)
+    members_see_each_other: bool = True
+
+    @field_validator("org_session_hours", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @property
     def is_development(self) -> bool:
         return self.env == "development"
@@ -146,6 +161,28 @@ class Settings(BaseSettings):
                 "TENANTRY_ARGON2_MEMORY_KIB must be at least "
                 f"{ARGON2_MIN_MEMORY_KIB} and TENANTRY_ARGON2_TIME_COST at least {ARGON2_MIN_TIME_COST} "
                 "(OWASP's minimum for argon2id)."
+            )
+        if self.org_session_hours is not None and self.org_session_hours > self.session_absolute_hours:
+            raise ConfigError(
+                f"TENANTRY_ORG_SESSION_HOURS ({self.org_session_hours}) is longer than "
+                f"TENANTRY_SESSION_ABSOLUTE_HOURS ({self.session_absolute_hours}), so it would never apply. "
+                "Lower it, or leave it empty."
+            )
+        from tenantry.lib.domains import DomainProblem, parse_domains
+
+        try:
+            parse_domains(self.invitation_email_domains)
+        except DomainProblem as exc:
+            raise ConfigError(f"TENANTRY_INVITATION_EMAIL_DOMAINS: {exc}") from None
+
+    def check_default_role(self, template_keys: set[str]) -> None:
+        """TENANTRY_DEFAULT_ROLE must name a role template of the catalog, and not the owner's."""
+        if self.default_role == "owner":
+            raise ConfigError("TENANTRY_DEFAULT_ROLE can't be owner: new members can't become owners by default.")
+        if self.default_role not in template_keys:
+            raise ConfigError(
+                f"TENANTRY_DEFAULT_ROLE is {self.default_role!r}, which is not a role template. Choose one of: "
+                f"{', '.join(sorted(template_keys - {'owner'}))} (or declare it in TENANTRY_PERMISSIONS_FILE)."
             )
 
 

@@ -177,7 +177,6 @@ MUTATIONS = [
     ),
     Mutation("/o/{slug:str}/settings/delete", "org.deleted", "olivia", {"confirm": "acme"}),
     Mutation("/staff/orgs/{org_id:uuid}/restore", "org.restored", "sam", path=deleted_acme),
-    Mutation("/o/{slug:str}/settings/invitations", "org.settings_changed", "adam", {"expiry_days": "14"}),
     Mutation("/o/{slug:str}/plan/seats", "org.seat_limit_changed", "olivia", {"seat_limit": "50"}),
     Mutation("/o/{slug:str}/plan", "org.plan_changed", "adam", {"plan": "scale"}),
     Mutation("/staff/orgs/{org_id:uuid}/plan", "org.plan_changed", "sam", {"plan": "scale"}, path=staff_plan("")),
@@ -206,6 +205,12 @@ MUTATIONS = [
         "sam",
         {"key-0": "tier", "type-0": "number", "value-0": "2"},
         path=mia_metadata,
+    ),
+    Mutation(
+        "/o/{slug:str}/settings/policies",
+        "org.settings_changed",
+        "adam",
+        {"expiry_days": "14", "domains_choice": "own", "domains": "acme.example", "members_see_each_other": "no"},
     ),
     Mutation(
         "/o/{slug:str}/members/{membership_id:uuid}/deactivate",

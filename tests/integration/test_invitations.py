@@ -533,12 +533,12 @@ async def test_the_default_expiry_is_the_orgs_and_can_be_changed(client, world, 
     await sign_in(client, world.adam)
     page = await client.get("/o/acme/invitations")
     assert re.search(r'name="expiry_days"[^>]*value="7"', page.text)
-    response = await post_form(client, "/o/acme/settings/invitations", {"expiry_days": "14"}, follow_redirects=True)
-    assert "New invitations now stay valid for 14 days." in unescape(response.text)
+    response = await post_form(client, "/o/acme/settings/policies", {"expiry_days": "14"}, follow_redirects=True)
+    assert "Policies saved." in unescape(response.text)
     assert re.search(r'name="expiry_days"[^>]*value="14"', (await client.get("/o/acme/invitations")).text)
     [event] = await events(db, "org.settings_changed")
-    assert event.before == {"invitation_expiry_days": 7} and event.after == {"invitation_expiry_days": 14}
-    bad = await post_form(client, "/o/acme/settings/invitations", {"expiry_days": "45"})
+    assert event.before == {"invitation_expiry_days": None} and event.after == {"invitation_expiry_days": 14}
+    bad = await post_form(client, "/o/acme/settings/policies", {"expiry_days": "45"})
     assert bad.status_code == 422 and field_error(bad.text, "expiry_days") == "Choose between 1 and 30 days."
 
 

@@ -88,7 +88,7 @@ async def test_upgrading_keeps_organizations_and_their_members(settings, databas
     assert await scalar(fresh, "SELECT count(*) FROM memberships") == 1, "the migration kept the members"
     assert await scalar(fresh, "SELECT count(*) FROM organizations WHERE slug = 'old-org'") == 1
     assert await scalar(fresh, "SELECT count(*) FROM groups") == 0
-    assert await scalar(fresh, "SELECT invitation_expiry_days FROM organizations WHERE slug = 'old-org'") == 7
+    assert await scalar(fresh, "SELECT count(*) FROM org_settings") == 0, "the old default (7) becomes inherited"
     if backend == "postgresql":  # leave the shared test database as the other tests expect it
         engine = create_engine(fresh)
         async with engine.begin() as connection:
@@ -97,3 +97,32 @@ async def test_upgrading_keeps_organizations_and_their_members(settings, databas
             await connection.execute(text("DELETE FROM users"))
         await engine.dispose()
     await asyncio.sleep(0)
+
+
+async def test_an_orgs_own_invitation_expiry_moves_to_its_settings(backend, tmp_path):
+    """0011: an expiry other than the old default becomes an override; the default becomes inherited."""
+    if backend != "sqlite":
+        pytest.skip("the data step is plain SQL; the schema on PostgreSQL is checked by the tests above")
+    fresh = base_settings(f"sqlite+aiosqlite:///{tmp_path / 'expiry.db'}")
+    command(upgrade, fresh, "0006")
+    engine = create_engine(fresh)
+    async with engine.begin() as connection:
+        for slug, days in (("keeps-default", 7), ("own-expiry", 14)):
+            await connection.execute(
+                text(
+                    "INSERT INTO organizations (id, name, slug, invitation_expiry_days, created_at, updated_at) "
+                    "VALUES (:id, :slug, :slug, :days, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {"id": uuid.uuid4().bytes, "slug": slug, "days": days},
+            )
+    await engine.dispose()
+    command(upgrade, fresh)
+    assert await scalar(fresh, "SELECT count(*) FROM org_settings") == 1
+    assert (
+        await scalar(
+            fresh,
+            "SELECT s.invitation_expiry_days FROM org_settings s JOIN organizations o ON o.id = s.org_id "
+            "WHERE o.slug = 'own-expiry'",
+        )
+        == 14
+    )

@@ -27,6 +27,7 @@ from tenantry.access.services import (
     update_role,
 )
 from tenantry.audit.services import Actor
+from tenantry.config import Settings
 from tenantry.lib.errors import NotFound
 from tenantry.lib.forms import FormErrors, InvalidInput, clean_query_text, submit_form
 from tenantry.members.services import list_members
@@ -61,6 +62,7 @@ async def _role_page(
     catalog: Catalog,
     role,
     *,
+    settings: Settings,
     values: dict | None = None,
     errors: FormErrors | None = None,
     status: int = 200,
@@ -72,7 +74,7 @@ async def _role_page(
         context={
             "info": info,
             "catalog": catalog,
-            "default": await default_role(db, org=org),
+            "default": await default_role(db, org=org, deployment_default=settings.default_role),
             "values": values
             or {"name": role.name, "description": role.description, "permissions": sorted(info.permissions)},
             "errors": errors or {},
@@ -88,10 +90,10 @@ class RolesController(Controller):
     tags = ["access"]
 
     @get("/", opt=READ, name="org_roles")
-    async def roles_page(self, db_session: AsyncSession, org_context: OrgContext) -> Template:
+    async def roles_page(self, db_session: AsyncSession, org_context: OrgContext, settings: Settings) -> Template:
         org = org_context.org
         roles = await roles_of_org(db_session, org_id=org.id, with_counts=True)
-        default = await default_role(db_session, org=org)
+        default = await default_role(db_session, org=org, deployment_default=settings.default_role)
         offered = [info for info in roles if not info.is_owner and may_give(org_context.permissions, info)]
         return Template("access/roles.html", context={"roles": roles, "default": default, "offered": offered})
 
@@ -127,11 +129,11 @@ class RolesController(Controller):
 
     @post("/default", opt=MANAGE)
     async def choose_default(
-        self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor
+        self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor, settings: Settings
     ) -> Redirect:
         async def choose(data: DefaultRoleForm) -> bool:
             role = await find_role(db_session, org_id=org_context.org.id, role_id=data.role_id)
-            return await set_default_role(db_session, org=org_context.org, role=role, actor=actor)
+            return await set_default_role(db_session, settings=settings, org=org_context.org, role=role, actor=actor)
 
         submitted = await submit_form(request, DefaultRoleForm, choose)
         if submitted.ok:
@@ -146,10 +148,10 @@ class RolesController(Controller):
 
     @get("/{role_id:uuid}", opt=READ, name="org_role")
     async def role_page(
-        self, db_session: AsyncSession, org_context: OrgContext, catalog: Catalog, role_id: UUID
+        self, db_session: AsyncSession, org_context: OrgContext, catalog: Catalog, settings: Settings, role_id: UUID
     ) -> Template:
         role = await find_role(db_session, org_id=org_context.org.id, role_id=role_id)
-        return await _role_page(db_session, org_context, catalog, role)
+        return await _role_page(db_session, org_context, catalog, role, settings=settings)
 
     @post("/{role_id:uuid}", opt=MANAGE)
     async def update(
@@ -159,6 +161,7 @@ class RolesController(Controller):
         org_context: OrgContext,
         catalog: Catalog,
         actor: Actor,
+        settings: Settings,
         role_id: UUID,
     ) -> Template | Redirect:
         org = org_context.org
@@ -189,7 +192,14 @@ class RolesController(Controller):
         await db_session.refresh(role)
         values = {**submitted.values("name", "description"), "permissions": _ticked(submitted.form)}
         return await _role_page(
-            db_session, org_context, catalog, role, values=values, errors=submitted.errors, status=submitted.status
+            db_session,
+            org_context,
+            catalog,
+            role,
+            settings=settings,
+            values=values,
+            errors=submitted.errors,
+            status=submitted.status,
         )
 
     @get("/{role_id:uuid}/delete", opt=MANAGE, name="org_role_delete")

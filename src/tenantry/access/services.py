@@ -17,6 +17,7 @@ from tenantry.access.catalog import ROLE_KEY, Catalog
 from tenantry.access.models import MembershipRole, Role, RolePermission
 from tenantry.access.permissions import BuiltinRole, Permission
 from tenantry.audit.services import Actor, Target, record_event
+from tenantry.config import Settings
 from tenantry.groups.models import Group, GroupMember, GroupRole
 from tenantry.lib.errors import NotFound, NotPermitted
 from tenantry.lib.forms import InvalidInput
@@ -69,6 +70,11 @@ class EffectivePermissions:
 
     def has(self, permission: str) -> bool:
         return self.system or permission in self.sources
+
+    def without(self, permission: str) -> EffectivePermissions:
+        """The same, less one permission (an org policy takes it away whatever the roles say)."""
+        sources = {key: value for key, value in self.sources.items() if key != permission}
+        return EffectivePermissions(roles=self.roles, sources=sources, system=self.system)
 
     @property
     def permissions(self) -> frozenset[str]:
@@ -283,12 +289,14 @@ async def find_role(db: AsyncSession, *, org_id: UUID, role_id: UUID) -> Role:
     return role
 
 
-async def default_role(db: AsyncSession, *, org: Organization) -> Role:
+async def default_role(db: AsyncSession, *, org: Organization, deployment_default: str) -> Role:
+    """The role a new member gets when none is chosen: the org's choice, else the deployment's
+    (`deployment_default`: TENANTRY_DEFAULT_ROLE, a role template's key checked at start-up)."""
     if org.default_role_id is not None:
         role = await db.scalar(select(Role).where(Role.id == org.default_role_id))
         if role is not None and role.org_id in (None, org.id):
             return role
-    return await template_role(db, BuiltinRole.MEMBER)
+    return await template_role(db, deployment_default)
 
 
 # --- the rules of granting ---------------------------------------------------------------------
@@ -615,7 +623,9 @@ async def delete_role(db: AsyncSession, *, org: Organization, role: Role, actor:
     await db.flush()
 
 
-async def set_default_role(db: AsyncSession, *, org: Organization, role: Role, actor: Actor) -> bool:
+async def set_default_role(
+    db: AsyncSession, *, settings: Settings, org: Organization, role: Role, actor: Actor
+) -> bool:
     """The role new members get. Never Owner; never a role the actor couldn't give themselves."""
     access = await authority(db, org=org, actor=actor, require=Permission.ROLES_MANAGE)
     await still_exists(db, Role, role.id)
@@ -624,7 +634,7 @@ async def set_default_role(db: AsyncSession, *, org: Organization, role: Role, a
     infos = {info.role.id: info for info in await roles_of_org(db, org_id=org.id)}
     check_may_grant(access, [infos[role.id]], field="role")
     await db.refresh(org, ["default_role_id"])
-    previous = await default_role(db, org=org)
+    previous = await default_role(db, org=org, deployment_default=settings.default_role)
     if previous.id == role.id:
         return False
     org.default_role_id = role.id

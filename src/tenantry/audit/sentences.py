@@ -25,9 +25,30 @@ def _value(event: AuditEvent, side: str, key: str, default: str = "") -> str:
     return _list(value) if isinstance(value, list | tuple) else str(value if value is not None else "none")
 
 
+_SETTING_NAMES = {
+    "invitation_expiry_days": "invitation expiry (days)",
+    "default_role": "the default role",
+    "invitation_email_domains": "the email domains invitations may go to",
+    "session_hours": "the hours before members sign in again",
+    "members_see_each_other": "whether members see each other",
+}
+
+
+def _setting_value(value: Any) -> str:
+    if value is None:
+        return "the deployment default"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "any"
+    return str(value)
+
+
 def _settings_change(event: AuditEvent) -> str:
     after = event.after or {}
-    changes = ", ".join(f"{key.replace('_', ' ')} to {value}" for key, value in after.items())
+    changes = "; ".join(
+        f"{_SETTING_NAMES.get(key, key.replace('_', ' '))} to {_setting_value(value)}" for key, value in after.items()
+    )
     return f"changed {changes or 'settings'}"
 
 

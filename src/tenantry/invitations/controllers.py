@@ -68,7 +68,11 @@ async def _invitations_page(
 ) -> Template:
     org = org_context.org
     roles = await roles_of_org(db, org_id=org.id)
-    ticked = set(values.get("role", [])) if values else {(await default_role(db, org=org)).id}
+    ticked = (
+        set(values.get("role", []))
+        if values
+        else {(await default_role(db, org=org, deployment_default=org_context.settings.deployment_default_role)).id}
+    )
     return Template(
         "invitations/list.html",
         context={
@@ -80,7 +84,7 @@ async def _invitations_page(
             "now": utcnow(),
             "choices": role_choices(org_context.permissions, roles, ticked, afresh=True),
             "groups": await groups_of_org(db, org_id=org.id),
-            "values": values or {"expiry_days": org.invitation_expiry_days, "group": []},
+            "values": values or {"expiry_days": org_context.settings.invitation_expiry_days.value, "group": []},
             "errors": errors or {},
             "outcome": outcome,
         },

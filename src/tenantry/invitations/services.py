@@ -46,11 +46,11 @@ from tenantry.members.models import Membership, MembershipStatus
 from tenantry.members.rules import check_room_for
 from tenantry.members.services import create_membership
 from tenantry.orgs.models import Organization
-from tenantry.orgs.services import create_personal_workspace_if_on, org_target
+from tenantry.orgs.services import create_personal_workspace_if_on
+from tenantry.orgs.settings import MAX_EXPIRY_DAYS, MIN_EXPIRY_DAYS, check_invitation_domains, load_org_settings
 from tenantry.plans.services import free_seats, seat_limit_message
 
 MAX_ADDRESSES = 1000
-MIN_EXPIRY_DAYS, MAX_EXPIRY_DAYS = 1, 30
 
 
 # --- reading a list of addresses -------------------------------------------------------------
@@ -133,29 +133,6 @@ def invitation_target(invitation: Invitation) -> Target:
     return Target(type="invitation", id=str(invitation.id), label=invitation.email)
 
 
-async def set_invitation_defaults(db: AsyncSession, *, org: Organization, expiry_days: int, actor: Actor) -> bool:
-    """How many days new invitations stay valid unless the inviter picks otherwise."""
-    if not MIN_EXPIRY_DAYS <= expiry_days <= MAX_EXPIRY_DAYS:
-        raise InvalidInput.on("expiry_days", f"Choose between {MIN_EXPIRY_DAYS} and {MAX_EXPIRY_DAYS} days.")
-    await authority(db, org=org, actor=actor, require=Permission.ORG_MANAGE)
-    await db.refresh(org)
-    before = org.invitation_expiry_days
-    if before == expiry_days:
-        return False
-    org.invitation_expiry_days = expiry_days
-    record_event(
-        db,
-        actor=actor,
-        action="org.settings_changed",
-        org_id=org.id,
-        target=org_target(org),
-        before={"invitation_expiry_days": before},
-        after={"invitation_expiry_days": expiry_days},
-    )
-    await db.flush()
-    return True
-
-
 async def invite_people(
     db: AsyncSession,
     *,
@@ -165,19 +142,20 @@ async def invite_people(
     addresses: Addresses,
     role_ids: set[UUID],
     group_ids: set[UUID],
-    expiry_days: int,
+    expiry_days: int | None,
     message: str,
     actor: Actor,
 ) -> InviteOutcome:
     """Invite every valid address at once, with the same roles, groups, expiry and message.
 
     Addresses already in the org, or with an invitation still open, are reported, not invited
-    again. The invitations and their emails commit together."""
+    again; addresses outside the org's allowed domains are refused. No expiry: the org's. The
+    invitations and their emails commit together."""
     outcome = InviteOutcome(invalid=addresses.invalid)
     inviter = await _verified_actor_user(db, actor)
     if not addresses.valid:
         raise InvalidInput.on("emails", "Enter at least one valid email address.")
-    if not MIN_EXPIRY_DAYS <= expiry_days <= MAX_EXPIRY_DAYS:
+    if expiry_days is not None and not MIN_EXPIRY_DAYS <= expiry_days <= MAX_EXPIRY_DAYS:
         raise InvalidInput.on("expiry_days", f"Choose between {MIN_EXPIRY_DAYS} and {MAX_EXPIRY_DAYS} days.")
     # Counted before the org is locked: the counter lives in its own transaction.
     await limiter.hit(
@@ -185,8 +163,12 @@ async def invite_people(
     )
     access = await authority(db, org=org, actor=actor, require=Permission.MEMBERS_INVITE)
     await db.refresh(org)  # the seat limit as it is now, under the lock
+    org_settings = await load_org_settings(db, settings=settings, org=org)
+    check_invitation_domains(org_settings, addresses.valid)
+    if expiry_days is None:
+        expiry_days = org_settings.invitation_expiry_days.value
     roles, groups = await _grantable_roles_and_groups(
-        db, org=org, access=access, role_ids=role_ids, group_ids=group_ids
+        db, settings=settings, org=org, access=access, role_ids=role_ids, group_ids=group_ids
     )
 
     members = set(
@@ -256,7 +238,13 @@ async def _verified_actor_user(db: AsyncSession, actor: Actor) -> User | None:
 
 
 async def _grantable_roles_and_groups(
-    db: AsyncSession, *, org: Organization, access: EffectivePermissions, role_ids: set[UUID], group_ids: set[UUID]
+    db: AsyncSession,
+    *,
+    settings: Settings,
+    org: Organization,
+    access: EffectivePermissions,
+    role_ids: set[UUID],
+    group_ids: set[UUID],
 ) -> tuple[list[Role], list[Group]]:
     """The roles (the org's default if none) and groups a newcomer is to get, each of this org,
     and each role, directly or through a group, one the actor may give."""
@@ -264,7 +252,7 @@ async def _grantable_roles_and_groups(
     if role_ids - set(available):
         raise NotFound
     if not role_ids:
-        role_ids = {(await default_role(db, org=org)).id}
+        role_ids = {(await default_role(db, org=org, deployment_default=settings.default_role)).id}
     groups = list(await db.scalars(select(Group).where(Group.id.in_(group_ids), Group.org_id == org.id)))
     if len(groups) != len(group_ids):
         raise NotFound
@@ -290,6 +278,7 @@ async def create_member(
     creator = await _verified_actor_user(db, actor)
     access = await authority(db, org=org, actor=actor, require=Permission.MEMBERS_MANAGE)
     await db.refresh(org)
+    check_invitation_domains(await load_org_settings(db, settings=settings, org=org), [email], field="email")
     existing = await find_user_by_email(db, email)
     if existing is not None:
         member = await db.scalar(
@@ -302,7 +291,7 @@ async def create_member(
             else "This address already has an account. Invite it instead: they join with the account they have.",
         )
     roles, groups = await _grantable_roles_and_groups(
-        db, org=org, access=access, role_ids=role_ids, group_ids=group_ids
+        db, settings=settings, org=org, access=access, role_ids=role_ids, group_ids=group_ids
     )
     limit, free = await free_seats(db, settings, org)
     if limit is not None and free <= 0:
@@ -435,7 +424,12 @@ async def resend_invitation(
     roles, groups = await _roles_of(db, invitation.id), await _groups_of(db, invitation)
     # Resending gives the roles anew: the rules of giving them apply to whoever resends.
     await _grantable_roles_and_groups(
-        db, org=org, access=access, role_ids={role.id for role in roles}, group_ids={group.id for group in groups}
+        db,
+        settings=settings,
+        org=org,
+        access=access,
+        role_ids={role.id for role in roles},
+        group_ids={group.id for group in groups},
     )
     expired = invitation.expires_at <= utcnow()
     limit, free = await free_seats(db, settings, org) if expired else (None, 0)
@@ -443,7 +437,8 @@ async def resend_invitation(
         raise InvalidInput.on("__all__", seat_limit_message(org, limit))
     token = new_token()
     invitation.token_hash = hash_token(token)
-    invitation.expires_at = utcnow() + datetime.timedelta(days=org.invitation_expiry_days)
+    org_settings = await load_org_settings(db, settings=settings, org=org)
+    invitation.expires_at = utcnow() + datetime.timedelta(days=org_settings.invitation_expiry_days.value)
     invitation.sent_at = utcnow()
     _send(db, settings, org=org, invitation=invitation, token=token, roles=roles, groups=groups)
     record_event(

@@ -6,6 +6,7 @@ import functools
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
+from litestar.exceptions import PermissionDeniedException
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +32,7 @@ from tenantry.members import lifecycle
 from tenantry.members.rules import has_no_other_org
 from tenantry.members.services import count_active_members, find_member, list_members, member_row
 from tenantry.orgs.context import OrgContext
+from tenantry.orgs.settings import apply_policies
 from tenantry.web.responses import is_htmx, safe_next, see_other
 
 
@@ -60,10 +62,14 @@ class MembersController(Controller):
             context["pending_invitations"] = await pending_count(db_session, org_id=org_context.org.id)
         return Template("members/list.html", context=context)
 
-    @get("/{membership_id:uuid}", opt={"permission": Permission.MEMBERS_READ}, name="org_member")
+    # Any member may open their own page; other members' pages need members:read (which an
+    # org's "members see each other: no" takes away from those who don't manage members).
+    @get("/{membership_id:uuid}", opt={"permission": None}, name="org_member")
     async def member_page(
         self, db_session: AsyncSession, org_context: OrgContext, catalog: Catalog, membership_id: UUID
     ) -> Template:
+        if membership_id != org_context.membership.id and not org_context.can(Permission.MEMBERS_READ):
+            raise PermissionDeniedException()
         membership, user = await find_member(db_session, org_id=org_context.org.id, membership_id=membership_id)
         return Template(
             "members/detail.html", context=await _member_context(db_session, org_context, catalog, membership, user)
@@ -257,7 +263,9 @@ async def _new_member_page(
 ) -> Template:
     org = org_context.org
     values = values or {"group": []}
-    ticked = set(values.get("role") or []) or {(await default_role(db, org=org)).id}
+    ticked = set(values.get("role") or []) or {
+        (await default_role(db, org=org, deployment_default=org_context.settings.deployment_default_role)).id
+    }
     return Template(
         "members/new.html",
         context={
@@ -303,7 +311,9 @@ async def _member_page_refusing(
 
 
 async def _member_context(db: AsyncSession, org_context: OrgContext, catalog: Catalog, membership, user) -> dict:
-    access = await effective_permissions(db, user_id=user.id, org_id=org_context.org.id)
+    access = apply_policies(
+        await effective_permissions(db, user_id=user.id, org_id=org_context.org.id), org_context.settings
+    )
     roles = await roles_of_org(db, org_id=org_context.org.id)
     held = await direct_role_ids(db, membership_id=membership.id)
     return {

@@ -7,26 +7,31 @@ handler declares the permission it needs as ``opt={"permission": ...}`` (None: a
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
+from litestar.plugins.flash import flash
 from sqlalchemy import and_, select
 
 from tenantry.access.permissions import Permission
 from tenantry.access.services import EffectivePermissions, effective_permissions
-from tenantry.accounts.models import User
+from tenantry.accounts.models import User, UserSession
+from tenantry.accounts.sessions import end_session
+from tenantry.lib.clock import utcnow
 from tenantry.members.models import Membership, MembershipStatus
 from tenantry.orgs.lifecycle import note_activity
-from tenantry.orgs.models import Organization, SlugRedirect
+from tenantry.orgs.models import Organization, OrgSettingsOverrides, SlugRedirect
 from tenantry.orgs.services import remember_last_org
+from tenantry.orgs.settings import OrgSettings, apply_policies, org_settings_of
 from tenantry.orgs.slugs import looks_like_slug
 from tenantry.plans.catalog import Feature, PlanCatalog
 from tenantry.plans.models import PlanOverride
 from tenantry.plans.services import Entitlements, entitlements_for, plan_catalog, unavailable_sentence
-from tenantry.runtime import runtime_of
+from tenantry.runtime import Runtime, runtime_of
 from tenantry.web.errors import Moved
 
 PERMISSION_OPT = "permission"
@@ -37,7 +42,8 @@ FEATURE_OPT = "feature"  # a route of a plan feature, e.g. opt={"feature": Featu
 class OrgContext:
     org: Organization
     membership: Membership
-    permissions: EffectivePermissions
+    permissions: EffectivePermissions  # as this org's policies leave them (orgs/settings.py: apply_policies)
+    settings: OrgSettings
     entitlements: Entitlements
     plans: PlanCatalog
 
@@ -70,10 +76,12 @@ async def require_org_access(connection: ASGIConnection, handler: BaseRouteHandl
     slug = str(connection.path_params.get("slug", ""))
     if not looks_like_slug(slug):  # not even the shape of an address: nothing to look up
         raise NotFoundException()
-    db = runtime_of(connection.app).alchemy.provide_session(connection.app.state, connection.scope)
+    runtime = runtime_of(connection.app)
+    db = runtime.alchemy.provide_session(connection.app.state, connection.scope)
     row = (
         await db.execute(
-            select(Organization, Membership, PlanOverride)
+            select(Organization, Membership, OrgSettingsOverrides, PlanOverride)
+            .outerjoin(OrgSettingsOverrides, OrgSettingsOverrides.org_id == Organization.id)
             .outerjoin(PlanOverride, PlanOverride.org_id == Organization.id)
             .outerjoin(
                 Membership,
@@ -89,18 +97,24 @@ async def require_org_access(connection: ASGIConnection, handler: BaseRouteHandl
     if row is None:
         await _redirect_if_moved(db, connection, slug=slug, user=user)
         raise NotFoundException()
-    org, membership, override = row
+    org, membership, overrides, plan_override = row
     if membership is None:
         raise NotFoundException()
-    await note_activity(runtime_of(connection.app).sessionmaker, org=org)
+    await note_activity(runtime.sessionmaker, org=org)
     if org.slug != slug:  # /o/ACME -> /o/acme
         raise Moved(_replace_slug(connection, slug, org.slug))
-    permissions = await effective_permissions(db, user_id=user.id, org_id=org.id)
-    runtime = runtime_of(connection.app)
+    org_settings = org_settings_of(runtime.settings, org, overrides)
+    await _check_session_age(connection, runtime, org=org, org_settings=org_settings)
+    permissions = apply_policies(await effective_permissions(db, user_id=user.id, org_id=org.id), org_settings)
     catalog = plan_catalog(runtime.settings)
-    entitlements = entitlements_for(catalog, org, override)
+    entitlements = entitlements_for(catalog, org, plan_override)
     context = OrgContext(
-        org=org, membership=membership, permissions=permissions, entitlements=entitlements, plans=catalog
+        org=org,
+        membership=membership,
+        permissions=permissions,
+        settings=org_settings,
+        entitlements=entitlements,
+        plans=catalog,
     )
     connection.state.org_context = context  # the 403 page shows the org's layout too
     required = handler.opt.get(PERMISSION_OPT)
@@ -113,6 +127,29 @@ async def require_org_access(connection: ASGIConnection, handler: BaseRouteHandl
     if connection.method == "GET" and user.last_org_id != org.id:
         await remember_last_org(db, user_id=user.id, org_id=org.id)
         user.last_org_id = org.id
+
+
+async def _check_session_age(
+    connection: ASGIConnection, runtime: Runtime, *, org: Organization, org_settings: OrgSettings
+) -> None:
+    """An org may want its members to have signed in recently: past its limit, this session ends
+    (other orgs' pages would have kept it) and the member signs in again to come back."""
+    hours = org_settings.session_hours.value
+    session: UserSession | None = connection.scope.get("auth")
+    if hours is None or session is None:
+        return
+    if utcnow() - session.created_at < datetime.timedelta(hours=hours):
+        return
+    async with runtime.sessionmaker() as db:  # its own transaction: the request's rolls back on 401
+        await end_session(db, session_id=session.id)
+        await db.commit()
+    flash(
+        connection,
+        f"{org.name} asks its members to sign in again every {hours} hour{'s' if hours != 1 else ''}. "
+        "Sign in to continue.",
+        category="info",
+    )
+    raise NotAuthorizedException()
 
 
 async def _redirect_if_moved(db, connection: ASGIConnection, *, slug: str, user: User) -> None:

@@ -12,11 +12,11 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.permissions import Permission
+from tenantry.access.services import default_role, may_give, roles_of_org, template_role
 from tenantry.accounts.models import User
 from tenantry.audit.services import Actor
 from tenantry.config import Settings
-from tenantry.invitations.schemas import InvitationDefaultsForm
-from tenantry.invitations.services import invitation_token_in, pending_invitations_for, set_invitation_defaults
+from tenantry.invitations.services import invitation_token_in, pending_invitations_for
 from tenantry.lib.forms import FormErrors, InvalidInput, form_values, parse_form, submit_form
 from tenantry.members.lifecycle import leave_org, transfer_ownership
 from tenantry.members.rules import room_left
@@ -29,8 +29,16 @@ from tenantry.orgs.schemas import (
     ChangeSlugForm,
     CreateOrgForm,
     DeleteOrgForm,
+    PoliciesForm,
     RenameOrgForm,
     TransferOwnershipForm,
+)
+from tenantry.orgs.settings import (
+    MAX_EXPIRY_DAYS,
+    MIN_EXPIRY_DAYS,
+    OrgSettings,
+    PolicyChoices,
+    update_org_settings,
 )
 from tenantry.orgs.slugs import is_slug_available, slug_from_name, slug_problem, suggest_free_slug
 from tenantry.web.guards import REACHABLE_WITHOUT_ORG, START_PATH
@@ -162,29 +170,73 @@ class OrgsController(Controller):
         )
 
 
+POLICY_FIELDS = (
+    "expiry_days",
+    "default_role",
+    "domains_choice",
+    "domains",
+    "session_choice",
+    "session_hours",
+    "members_see_each_other",
+)
+
+
+def _policy_values(org_settings: OrgSettings) -> dict[str, str]:
+    """The policies form as saved: empty (or "inherit") wherever the org follows the default."""
+    own = {
+        name: setting.value
+        for name, setting in (
+            ("expiry_days", org_settings.invitation_expiry_days),
+            ("domains", org_settings.invitation_email_domains),
+            ("session_hours", org_settings.session_hours),
+            ("members_see_each_other", org_settings.members_see_each_other),
+        )
+        if not setting.inherited
+    }
+    return {
+        "expiry_days": str(own.get("expiry_days", "")),
+        "default_role": str(org_settings.default_role_id or ""),
+        "domains_choice": ("own" if own["domains"] else "any") if "domains" in own else "inherit",
+        "domains": ", ".join(own.get("domains", [])),
+        "session_choice": "own" if "session_hours" in own else "inherit",
+        "session_hours": str(own.get("session_hours", "")),
+        "members_see_each_other": {True: "yes", False: "no"}.get(own.get("members_see_each_other"), ""),
+    }
+
+
 async def _settings_page(
     db: AsyncSession,
     ctx: OrgContext,
     *,
+    settings: Settings,
     values: dict | None = None,
     errors: FormErrors | None = None,
     section: str = "",
+    status: int = 422,
 ) -> Template:
     org = ctx.org
+    org_settings = ctx.settings  # as loaded with the org; nothing changed if the form comes back
     defaults = {
         "name": org.name,
         "slug": org.slug,
         "brand_color": org.brand_color or DEFAULT_ACCENT,
-        "expiry_days": org.invitation_expiry_days,
+        **_policy_values(org_settings),
     }
+    roles = await roles_of_org(db, org_id=org.id)
     return Template(
         "orgs/settings.html",
         context={
             "values": {**defaults, **(values or {})},
             "errors": errors or {},
             "section": section,
+            "policies": org_settings,
+            "default_role": await default_role(db, org=org, deployment_default=settings.default_role),
+            "deployment_role": await template_role(db, settings.default_role),
+            "role_choices": [info.role for info in roles if not info.is_owner and may_give(ctx.permissions, info)],
+            "max_session_hours": settings.session_absolute_hours,
+            "expiry_range": range(MIN_EXPIRY_DAYS, MAX_EXPIRY_DAYS + 1),
         },
-        status_code=422 if errors else 200,
+        status_code=status if errors else 200,
     )
 
 
@@ -199,12 +251,12 @@ class OrgController(Controller):
         return Template("orgs/home.html", context={"member_count": members})
 
     @get("/settings", opt={"permission": Permission.ORG_MANAGE}, name="org_settings")
-    async def settings_page(self, db_session: AsyncSession, org_context: OrgContext) -> Template:
-        return await _settings_page(db_session, org_context)
+    async def settings_page(self, db_session: AsyncSession, org_context: OrgContext, settings: Settings) -> Template:
+        return await _settings_page(db_session, org_context, settings=settings)
 
     @post("/settings/name", opt={"permission": Permission.ORG_MANAGE})
     async def rename(
-        self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor
+        self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor, settings: Settings
     ) -> Template | Redirect:
         submitted = await submit_form(
             request,
@@ -213,14 +265,19 @@ class OrgController(Controller):
         )
         if not submitted.ok:
             return await _settings_page(
-                db_session, org_context, values=submitted.values("name"), errors=submitted.errors, section="name"
+                db_session,
+                org_context,
+                settings=settings,
+                values=submitted.values("name"),
+                errors=submitted.errors,
+                section="name",
             )
         flash(request, "The organization's name has been saved.", category="success")
         return see_other(f"/o/{org_context.org.slug}/settings")
 
     @post("/settings/slug", opt={"permission": Permission.ORG_MANAGE})
     async def change_slug(
-        self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor
+        self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor, settings: Settings
     ) -> Template | Redirect:
         old_slug = org_context.org.slug
         submitted = await submit_form(
@@ -230,7 +287,12 @@ class OrgController(Controller):
         )
         if not submitted.ok:
             return await _settings_page(
-                db_session, org_context, values=submitted.values("slug"), errors=submitted.errors, section="slug"
+                db_session,
+                org_context,
+                settings=settings,
+                values=submitted.values("slug"),
+                errors=submitted.errors,
+                section="slug",
             )
         new_slug = org_context.org.slug
         if new_slug != old_slug:
@@ -241,7 +303,7 @@ class OrgController(Controller):
 
     @post("/settings/branding", opt={"permission": Permission.ORG_MANAGE})
     async def update_branding(
-        self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor
+        self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor, settings: Settings
     ) -> Template | Redirect:
         form = await request.form()
         data, errors = parse_form(BrandingForm, form)
@@ -251,7 +313,12 @@ class OrgController(Controller):
             errors = {**errors, **exc.errors}
         if not data or errors:
             return await _settings_page(
-                db_session, org_context, values=form_values(form, "brand_color"), errors=errors, section="branding"
+                db_session,
+                org_context,
+                settings=settings,
+                values=form_values(form, "brand_color"),
+                errors=errors,
+                section="branding",
             )
         changed = await services.update_branding(
             db_session,
@@ -264,34 +331,39 @@ class OrgController(Controller):
         flash(request, "Branding saved." if changed else "Nothing to change.", category="success")
         return see_other(f"/o/{org_context.org.slug}/settings")
 
-    @post("/settings/invitations", opt={"permission": Permission.ORG_MANAGE})
-    async def update_invitation_defaults(
-        self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor
+    @post("/settings/policies", opt={"permission": Permission.ORG_MANAGE})
+    async def update_policies(
+        self, request: Request, db_session: AsyncSession, org_context: OrgContext, settings: Settings, actor: Actor
     ) -> Template | Redirect:
-        submitted = await submit_form(
-            request,
-            InvitationDefaultsForm,
-            lambda data: set_invitation_defaults(
-                db_session, org=org_context.org, expiry_days=data.expiry_days, actor=actor
-            ),
-        )
+        async def save(data: PoliciesForm) -> bool:
+            if data.session_choice == "own" and data.session_hours is None:
+                raise InvalidInput.on("session_hours", "Enter a number of hours, or choose to inherit the default.")
+            if data.domains_choice == "own" and not data.domains:
+                raise InvalidInput.on("domains", "List at least one domain, or choose another option.")
+            choices = PolicyChoices(
+                invitation_expiry_days=data.expiry_days,
+                default_role_id=data.default_role,
+                invitation_email_domains={"inherit": None, "any": [], "own": data.domains}[data.domains_choice],
+                session_hours=data.session_hours if data.session_choice == "own" else None,
+                members_see_each_other={"": None, "yes": True, "no": False}[data.members_see_each_other],
+            )
+            return await update_org_settings(
+                db_session, settings=settings, org=org_context.org, choices=choices, actor=actor
+            )
+
+        submitted = await submit_form(request, PoliciesForm, save)
         if not submitted.ok:
             return await _settings_page(
                 db_session,
                 org_context,
-                values=submitted.values("expiry_days"),
+                settings=settings,
+                values=submitted.values(*POLICY_FIELDS),
                 errors=submitted.errors,
-                section="invitations",
+                section="policies",
+                status=submitted.status,
             )
-        days = org_context.org.invitation_expiry_days
-        flash(
-            request,
-            f"New invitations now stay valid for {days} day{'s' if days != 1 else ''}."
-            if submitted.result
-            else "Nothing to change.",
-            category="success",
-        )
-        return see_other(f"/o/{org_context.org.slug}/settings#invitations")
+        flash(request, "Policies saved." if submitted.result else "Nothing to change.", category="success")
+        return see_other(f"/o/{org_context.org.slug}/settings#policies")
 
     @get("/settings/transfer", opt={"permission": Permission.ORG_DELETE}, name="org_transfer")
     async def transfer_page(self) -> Template:

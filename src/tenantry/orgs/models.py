@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.base import DefaultBase, UUIDv7AuditBase
 from advanced_alchemy.types import DateTimeUTC, JsonB
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenantry.lib.clock import utcnow
@@ -28,15 +29,13 @@ class Organization(UUIDv7AuditBase):
     # Content hash of the current logo; the bytes live in org_logos so org queries stay small.
     logo_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
 
-    # The role a new member gets; None means the built-in Member role.
+    # The role a new member gets; None means the deployment's default (TENANTRY_DEFAULT_ROLE).
     default_role_id: Mapped[UUID | None] = mapped_column(
         # use_alter: roles also point at organizations; the constraint is added after both tables.
         ForeignKey("roles.id", ondelete="SET NULL", use_alter=True, name="fk_organizations_default_role_id_roles"),
         default=None,
     )
 
-    # How long an invitation from this org stays valid, unless the inviter picks otherwise.
-    invitation_expiry_days: Mapped[int] = mapped_column(Integer, default=7, server_default=text("7"))
     # The org's own cap on active members plus pending invitations, below its plan's; None: the plan's.
     seat_limit: Mapped[int | None] = mapped_column(Integer, default=None)
     # Key of its plan in the deployment's plan catalog; None (or a key no longer declared): the default.
@@ -92,3 +91,20 @@ class PersonalWorkspace(DefaultBase):
 
     org_id: Mapped[UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+
+
+class OrgSettingsOverrides(DefaultBase):
+    """What an org chose instead of the deployment's defaults; NULL: the default applies.
+
+    The effective values, each with its source, are computed in orgs/settings.py. (The default
+    role is organizations.default_role_id, older than this table.)"""
+
+    __tablename__ = "org_settings"
+
+    org_id: Mapped[UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    invitation_expiry_days: Mapped[int | None] = mapped_column(Integer, default=None)
+    invitation_email_domains: Mapped[list[Any] | None] = mapped_column(JsonB, default=None)
+    session_hours: Mapped[int | None] = mapped_column(Integer, default=None)
+    members_see_each_other: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    # Kept for the activity log's retention per org (no page yet).
+    audit_retention_days: Mapped[int | None] = mapped_column(Integer, default=None)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
+from uuid import UUID
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 from tenantry.lib.colors import normalize_hex_color
 from tenantry.lib.forms import FormModel
@@ -65,3 +66,22 @@ class DeleteOrgForm(FormModel):
 
 class TransferOwnershipForm(FormModel):
     email: Annotated[str, StringConstraints(min_length=1, max_length=320)]
+
+
+def _blank_is_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+OptionalInt = Annotated[int | None, BeforeValidator(_blank_is_none)]
+
+
+class PoliciesForm(FormModel):
+    """Each policy: inherit the deployment's default (empty / "inherit"), or this org's own value."""
+
+    expiry_days: OptionalInt = None
+    default_role: Annotated[UUID | None, BeforeValidator(_blank_is_none)] = None
+    domains_choice: Literal["inherit", "any", "own"] = "inherit"
+    domains: Annotated[str, StringConstraints(max_length=5000)] = ""
+    session_choice: Literal["inherit", "own"] = "inherit"
+    session_hours: OptionalInt = None
+    members_see_each_other: Literal["", "yes", "no"] = ""

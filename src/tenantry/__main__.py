@@ -159,20 +159,25 @@ def purge_audit(days: int | None) -> None:
 
     settings = _settings()
     keep = days or settings.audit_retention_days
-    if keep is None:
-        click.echo("No retention is set (TENANTRY_AUDIT_RETENTION_DAYS, or --days): every event is kept.")
-        return
 
-    async def purge() -> int:
+    async def purge() -> tuple[int, dict]:
+        from tenantry.orgs.settings import retention_overrides
+
         engine = create_engine(settings)
         try:
             async with create_sessionmaker(engine)() as db:
-                return await purge_events(db, older_than_days=keep)
+                org_days = await retention_overrides(db, settings)
+                return await purge_events(db, older_than_days=keep, org_days=org_days), org_days
         finally:
             await engine.dispose()
 
-    deleted = asyncio.run(purge())
-    click.echo(f"Deleted {deleted:,} audit event{'s' if deleted != 1 else ''} older than {keep} days.")
+    deleted, org_days = asyncio.run(purge())
+    if keep is None and not org_days:
+        click.echo("No retention is set (TENANTRY_AUDIT_RETENTION_DAYS, --days, or an org's own): every event is kept.")
+        return
+    window = f"older than {keep} days" if keep else "(no deployment retention: TENANTRY_AUDIT_RETENTION_DAYS)"
+    own = f"; {len(org_days)} organization{'s' if len(org_days) != 1 else ''} keep their own window" if org_days else ""
+    click.echo(f"Deleted {deleted:,} audit event{'s' if deleted != 1 else ''} {window}{own}.")
 
 
 @main.command("purge")

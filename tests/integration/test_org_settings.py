@@ -11,7 +11,7 @@ import re
 from html import unescape
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from tenantry.access.models import MembershipRole, Role
 from tenantry.access.services import create_role, grant_role, template_role
@@ -405,10 +405,13 @@ async def test_the_deployment_may_hide_members_from_each_other_and_an_org_may_sh
         assert (await client.get("/o/acme/members")).status_code == 200
 
 
-async def test_deleting_an_org_deletes_its_policies(client, world, db):
+async def test_a_deleted_org_keeps_its_policies_for_a_restore_and_the_purge_removes_them(client, world, db):
     await sign_in(client, world.olivia)
     await post_form(client, POLICIES, {"expiry_days": "9"})
     assert await count(db, OrgSettingsOverrides) == 1
     response = await post_form(client, "/o/acme/settings/delete", {"confirm": "acme"}, follow_redirects=False)
     assert response.status_code == 303
+    assert await count(db, OrgSettingsOverrides) == 1  # restorable as it was
+    await db.execute(delete(Organization).where(Organization.id == world.acme.id))  # what the purge does
+    await db.commit()
     assert await count(db, OrgSettingsOverrides) == 0

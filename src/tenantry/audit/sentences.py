@@ -30,6 +30,7 @@ _SETTING_NAMES = {
     "default_role": "the default role",
     "invitation_email_domains": "the email domains invitations may go to",
     "session_hours": "the hours before members sign in again",
+    "audit_retention_days": "the days the activity log is kept",
     "members_see_each_other": "whether members see each other",
 }
 

@@ -24,7 +24,7 @@ from tenantry.config import Settings
 from tenantry.lib.errors import NotFound
 from tenantry.lib.forms import InvalidInput
 from tenantry.members.models import Membership, MembershipStatus
-from tenantry.orgs.models import PersonalWorkspace
+from tenantry.orgs.models import Organization, PersonalWorkspace
 
 
 def _orgs(n: int) -> str:
@@ -50,9 +50,16 @@ def _not_personal_of(user_id: UUID):
     return ~mine.exists()
 
 
+def _org_is_live():
+    """Deleted orgs (kept for their restore window) count for nothing: nobody can reach them."""
+    return (
+        select(Organization.id).where(Organization.id == Membership.org_id, Organization.deleted_at.is_(None)).exists()
+    )
+
+
 async def counted_orgs(db: AsyncSession, *, user_id: UUID, except_org_id: UUID | None = None) -> int:
     """The memberships TENANTRY_MAX_ORGS_PER_USER counts (any status; not the personal workspace)."""
-    statement = select(func.count()).where(Membership.user_id == user_id, _not_personal_of(user_id))
+    statement = select(func.count()).where(Membership.user_id == user_id, _not_personal_of(user_id), _org_is_live())
     if except_org_id is not None:
         statement = statement.where(Membership.org_id != except_org_id)
     return int(await db.scalar(statement) or 0)
@@ -61,7 +68,10 @@ async def counted_orgs(db: AsyncSession, *, user_id: UUID, except_org_id: UUID |
 async def active_orgs_besides(db: AsyncSession, *, user_id: UUID, org_id: UUID) -> int:
     """The person's other active memberships (what TENANTRY_REQUIRE_ORG needs one of)."""
     statement = select(func.count()).where(
-        Membership.user_id == user_id, Membership.status == MembershipStatus.ACTIVE, Membership.org_id != org_id
+        Membership.user_id == user_id,
+        Membership.status == MembershipStatus.ACTIVE,
+        Membership.org_id != org_id,
+        _org_is_live(),
     )
     return int(await db.scalar(statement) or 0)
 

@@ -35,7 +35,9 @@ from tenantry.orgs.schemas import (
 )
 from tenantry.orgs.settings import (
     MAX_EXPIRY_DAYS,
+    MAX_RETENTION_DAYS,
     MIN_EXPIRY_DAYS,
+    MIN_RETENTION_DAYS,
     OrgSettings,
     PolicyChoices,
     update_org_settings,
@@ -178,6 +180,8 @@ POLICY_FIELDS = (
     "session_choice",
     "session_hours",
     "members_see_each_other",
+    "retention_choice",
+    "audit_retention_days",
 )
 
 
@@ -190,6 +194,7 @@ def _policy_values(org_settings: OrgSettings) -> dict[str, str]:
             ("domains", org_settings.invitation_email_domains),
             ("session_hours", org_settings.session_hours),
             ("members_see_each_other", org_settings.members_see_each_other),
+            ("audit_retention_days", org_settings.audit_retention_days),
         )
         if not setting.inherited
     }
@@ -201,6 +206,8 @@ def _policy_values(org_settings: OrgSettings) -> dict[str, str]:
         "session_choice": "own" if "session_hours" in own else "inherit",
         "session_hours": str(own.get("session_hours", "")),
         "members_see_each_other": {True: "yes", False: "no"}.get(own.get("members_see_each_other"), ""),
+        "retention_choice": "own" if "audit_retention_days" in own else "inherit",
+        "audit_retention_days": str(own.get("audit_retention_days", "")),
     }
 
 
@@ -235,6 +242,7 @@ async def _settings_page(
             "role_choices": [info.role for info in roles if not info.is_owner and may_give(ctx.permissions, info)],
             "max_session_hours": settings.session_absolute_hours,
             "expiry_range": range(MIN_EXPIRY_DAYS, MAX_EXPIRY_DAYS + 1),
+            "retention_range": (MIN_RETENTION_DAYS, MAX_RETENTION_DAYS),
         },
         status_code=status if errors else 200,
     )
@@ -338,6 +346,10 @@ class OrgController(Controller):
         async def save(data: PoliciesForm) -> bool:
             if data.session_choice == "own" and data.session_hours is None:
                 raise InvalidInput.on("session_hours", "Enter a number of hours, or choose to inherit the default.")
+            if data.retention_choice == "own" and data.audit_retention_days is None:
+                raise InvalidInput.on(
+                    "audit_retention_days", "Enter a number of days, or choose to inherit the default."
+                )
             if data.domains_choice == "own" and not data.domains:
                 raise InvalidInput.on("domains", "List at least one domain, or choose another option.")
             choices = PolicyChoices(
@@ -346,6 +358,7 @@ class OrgController(Controller):
                 invitation_email_domains={"inherit": None, "any": [], "own": data.domains}[data.domains_choice],
                 session_hours=data.session_hours if data.session_choice == "own" else None,
                 members_see_each_other={"": None, "yes": True, "no": False}[data.members_see_each_other],
+                audit_retention_days=data.audit_retention_days if data.retention_choice == "own" else None,
             )
             return await update_org_settings(
                 db_session, settings=settings, org=org_context.org, choices=choices, actor=actor

@@ -85,3 +85,5 @@ class PoliciesForm(FormModel):
     session_choice: Literal["inherit", "own"] = "inherit"
     session_hours: OptionalInt = None
     members_see_each_other: Literal["", "yes", "no"] = ""
+    retention_choice: Literal["inherit", "own"] = "inherit"
+    audit_retention_days: OptionalInt = None

@@ -30,6 +30,7 @@ from tenantry.lib.errors import NotPermitted
 from tenantry.lib.forms import InvalidInput
 from tenantry.orgs.models import Organization, OrgSettingsOverrides
 from tenantry.orgs.services import org_target
+from tenantry.plans.catalog import Feature
 
 # The same range the invitation form offers an inviter.
 MIN_EXPIRY_DAYS, MAX_EXPIRY_DAYS = 1, 30
@@ -60,6 +61,9 @@ class OrgSettings:
     invitation_email_domains: Setting[list[str]]  # empty: any domain
     session_hours: Setting[int | None]  # None: no limit beyond the deployment's sessions
     members_see_each_other: Setting[bool]
+    # Days the activity log keeps events (None: forever); an org's own only counts while its plan
+    # includes audit_retention (see retention_overrides).
+    audit_retention_days: Setting[int | None]
     # The default role is organizations.default_role_id (None: this deployment role template).
     default_role_id: UUID | None
     deployment_default_role: str
@@ -84,6 +88,7 @@ def org_settings_of(settings: Settings, org: Organization, row: OrgSettingsOverr
         ),
         session_hours=_pick(row.session_hours, settings.org_session_hours),
         members_see_each_other=_pick(row.members_see_each_other, settings.members_see_each_other),
+        audit_retention_days=_pick(row.audit_retention_days, settings.audit_retention_days),
         default_role_id=org.default_role_id,
         deployment_default_role=settings.default_role,
     )
@@ -123,6 +128,10 @@ class PolicyChoices:
     invitation_email_domains: list[str] | str | None = None  # empty: any domain, whatever the default
     session_hours: int | None = None
     members_see_each_other: bool | None = None
+    audit_retention_days: int | None = None
+
+
+MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 7, 3650
 
 
 def _check_choices(settings: Settings, choices: PolicyChoices) -> list[str] | None:
@@ -137,6 +146,9 @@ def _check_choices(settings: Settings, choices: PolicyChoices) -> list[str] | No
             f"Choose between 1 and {settings.session_absolute_hours} hours "
             f"(sessions end after {settings.session_absolute_hours} hours anyway)."
         )
+    retention = choices.audit_retention_days
+    if retention is not None and not MIN_RETENTION_DAYS <= retention <= MAX_RETENTION_DAYS:
+        errors["audit_retention_days"] = f"Choose between {MIN_RETENTION_DAYS} and {MAX_RETENTION_DAYS:,} days."
     domains = None
     if choices.invitation_email_domains is not None:
         try:
@@ -188,6 +200,7 @@ async def update_org_settings(
         "invitation_email_domains": domains,
         "session_hours": choices.session_hours,
         "members_see_each_other": choices.members_see_each_other,
+        "audit_retention_days": await _retention_choice(db, settings, org, row, choices.audit_retention_days),
     }
     for name, value in wanted_values.items():
         current = getattr(row, name)
@@ -208,3 +221,38 @@ async def update_org_settings(
     )
     await db.flush()
     return True
+
+
+async def _retention_choice(
+    db: AsyncSession, settings: Settings, org: Organization, row: OrgSettingsOverrides, wanted: int | None
+) -> int | None:
+    """An org's own retention is for plans that include it. Without the feature the form can't
+    send one (what was set stays, unused); a request that tries anyway is refused."""
+    from tenantry.plans.services import load_entitlements, plan_catalog, unavailable_sentence
+
+    entitlements = await load_entitlements(db, settings, org)
+    if entitlements.has(Feature.AUDIT_RETENTION):
+        return wanted
+    if wanted is not None and wanted != row.audit_retention_days:
+        sentence = unavailable_sentence(plan_catalog(settings), entitlements, Feature.AUDIT_RETENTION)
+        raise NotPermitted.on("audit_retention_days", sentence)
+    return row.audit_retention_days
+
+
+async def retention_overrides(db: AsyncSession, settings: Settings) -> dict[UUID, int]:
+    """The orgs whose own retention applies (set, and their plan includes it): org id -> days."""
+    from tenantry.plans.models import PlanOverride
+    from tenantry.plans.services import entitlements_for, plan_catalog
+
+    catalog = plan_catalog(settings)
+    rows = await db.execute(
+        select(Organization, OrgSettingsOverrides.audit_retention_days, PlanOverride)
+        .join(OrgSettingsOverrides, OrgSettingsOverrides.org_id == Organization.id)
+        .outerjoin(PlanOverride, PlanOverride.org_id == Organization.id)
+        .where(OrgSettingsOverrides.audit_retention_days.is_not(None))
+    )
+    return {
+        org.id: days
+        for org, days, override in rows
+        if entitlements_for(catalog, org, override).has(Feature.AUDIT_RETENTION)
+    }

@@ -10,6 +10,7 @@ from litestar.handlers import BaseRouteHandler
 from sqlalchemy import select
 
 from tenantry.members.models import Membership, MembershipStatus
+from tenantry.orgs.models import Organization
 from tenantry.runtime import runtime_of
 
 # What a signed-in user without any org may still use: signing out, their account's essentials,
@@ -47,7 +48,12 @@ async def require_an_org(connection: ASGIConnection, handler: BaseRouteHandler) 
         db = runtime.alchemy.provide_session(connection.app.state, connection.scope)
         active = await db.scalar(
             select(Membership.id)
-            .where(Membership.user_id == user.id, Membership.status == MembershipStatus.ACTIVE)
+            .join(Organization, Organization.id == Membership.org_id)
+            .where(
+                Membership.user_id == user.id,
+                Membership.status == MembershipStatus.ACTIVE,
+                Organization.deleted_at.is_(None),
+            )
             .limit(1)
         )
         if active is not None:

@@ -31,7 +31,7 @@ def test_an_owner_changes_plan_and_meets_a_feature_the_plan_lacks(page: Page, se
 
     page.get_by_role("link", name="Groups").click()
     expect(page.get_by_role("button", name="New group")).to_be_disabled()
-    expect(page.get_by_text("Groups are not part of the Starter plan; the Team plan includes them.")).to_be_visible()
+    expect(page.get_by_text("The Starter plan doesn't include groups; the Team plan does.")).to_be_visible()
     look(page, "71-groups-locked")
     page.get_by_role("link", name="See the plans").click()
 

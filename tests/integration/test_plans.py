@@ -78,7 +78,7 @@ async def test_a_feature_the_plan_lacks_is_shown_disabled_and_refused_by_the_ser
     await put_acme_on(db, "team", world)  # no custom roles
     await sign_in(client, world.adam)
     roles = text_of((await client.get("/o/acme/roles")).text)
-    assert "Custom roles are not part of the Team plan; the Pro plan includes them. See the plans" in roles
+    assert "The Team plan doesn't include custom roles; the Pro plan does. See the plans" in roles
     page = await client.get("/o/acme/roles/new")
     assert page.status_code == 403 and "Not part of your plan" in page.text
     before = await count(db, Role)
@@ -86,7 +86,7 @@ async def test_a_feature_the_plan_lacks_is_shown_disabled_and_refused_by_the_ser
     assert refused.status_code == 403 and await count(db, Role) == before
 
     await put_acme_on(db, "starter", world)  # no groups, no export either
-    assert "Groups are not part of the Starter plan" in text_of((await client.get("/o/acme/groups")).text)
+    assert "The Starter plan doesn't include groups" in text_of((await client.get("/o/acme/groups")).text)
     assert (await post_form(client, "/o/acme/groups/new", {"name": "Sales"})).status_code == 403
     assert (await client.get("/o/acme/activity/export?format=csv")).status_code == 403
 
@@ -227,3 +227,61 @@ async def test_plan_events_read_as_sentences_in_the_activity_log(client, world, 
     log = text_of((await client.get("/o/acme/activity")).text)
     assert "Olivia Owner moved the organization from the Pro plan to the Scale plan" in log
     assert "Sam Support granted 5 extra seats, sso beyond the plan through 2099-12-31 (UTC) (ticket 4711)" in log
+
+
+# --- the activity log's retention, per org, for plans that include it ------------------------------
+
+
+async def test_an_org_on_a_plan_with_retention_chooses_how_long_its_activity_is_kept(client, world, db):
+    await sign_in(client, world.adam)
+    saved = await post_form(
+        client, "/o/acme/settings/policies", {"retention_choice": "own", "audit_retention_days": "90"}
+    )
+    assert "Policies saved." in text_of(saved.text)
+    [event] = await events(db, "org.settings_changed")
+    assert event.before == {"audit_retention_days": None} and event.after == {"audit_retention_days": 90}
+
+    short = await post_form(
+        client, "/o/acme/settings/policies", {"retention_choice": "own", "audit_retention_days": "1"}
+    )
+    assert field_error(short.text, "audit_retention_days") == "Choose between 7 and 3,650 days."
+
+
+async def test_without_the_feature_retention_is_shown_disabled_and_refused(client, world, db):
+    await put_acme_on(db, "team", world)
+    await sign_in(client, world.adam)
+    page = text_of((await client.get("/o/acme/settings")).text)
+    assert "The Team plan doesn't include activity retention; the Pro plan does." in page
+    refused = await post_form(
+        client, "/o/acme/settings/policies", {"retention_choice": "own", "audit_retention_days": "90"}
+    )
+    assert refused.status_code == 403
+    assert field_error(refused.text, "audit_retention_days").startswith(
+        "The Team plan doesn't include activity retention"
+    )
+    assert await events(db, "org.settings_changed") == []
+
+
+async def test_the_purge_keeps_each_org_to_its_own_window_only_while_its_plan_allows(db, world, settings):
+    from tenantry.audit.models import AuditEvent
+    from tenantry.audit.retention import purge_events
+    from tenantry.lib.clock import utcnow
+    from tenantry.orgs.models import OrgSettingsOverrides
+    from tenantry.orgs.settings import retention_overrides
+
+    long_ago = utcnow() - datetime.timedelta(days=100)
+    for org in (world.acme, world.globex, None):
+        db.add(
+            AuditEvent(action="group.created", org_id=org.id if org else None, target_label="old", occurred_at=long_ago)
+        )
+    db.add(OrgSettingsOverrides(org_id=world.acme.id, audit_retention_days=400))  # Pro: its own counts
+    db.add(OrgSettingsOverrides(org_id=world.globex.id, audit_retention_days=30))  # Team: it doesn't
+    await db.execute(update(Organization).where(Organization.id == world.globex.id).values(plan_key="team"))
+    await db.commit()
+
+    org_days = await retention_overrides(db, settings)
+    assert org_days == {world.acme.id: 400}
+    assert await purge_events(db, older_than_days=None, org_days=org_days) == 0  # nothing past 400 days
+    assert await purge_events(db, older_than_days=60, org_days=org_days) == 2  # Globex's and the account's
+    left = list(await db.scalars(select(AuditEvent.org_id).where(AuditEvent.target_label == "old")))
+    assert left == [world.acme.id]

@@ -43,13 +43,14 @@ class Feature(enum.StrEnum):
     SSO = "sso"
 
 
-FEATURE_TEXT: dict[Feature, tuple[str, str]] = {
-    Feature.GROUPS: ("Groups", "Teams of members that hold roles together"),
-    Feature.CUSTOM_ROLES: ("Custom roles", "Roles of your own, with the permissions you choose"),
-    Feature.AUDIT_EXPORT: ("Activity export", "Download the activity log as CSV or JSON Lines"),
-    Feature.AUDIT_RETENTION: ("Activity retention", "Choose how long the activity log is kept"),
-    Feature.API_KEYS: ("API keys", "Keys for your own backend to manage this organization"),
-    Feature.SSO: ("Single sign-on", "Sign in through your identity provider"),
+# name, what it does, and the name inside a sentence ("the Team plan doesn't include ...").
+FEATURE_TEXT: dict[Feature, tuple[str, str, str]] = {
+    Feature.GROUPS: ("Groups", "Teams of members that hold roles together", "groups"),
+    Feature.CUSTOM_ROLES: ("Custom roles", "Roles of your own, with the permissions you choose", "custom roles"),
+    Feature.AUDIT_EXPORT: ("Activity export", "Download the activity log as CSV or JSON Lines", "activity export"),
+    Feature.AUDIT_RETENTION: ("Activity retention", "Choose how long the activity log is kept", "activity retention"),
+    Feature.API_KEYS: ("API keys", "Keys for your own backend to manage this organization", "API keys"),
+    Feature.SSO: ("Single sign-on", "Sign in through your identity provider", "single sign-on"),
 }
 
 

@@ -126,11 +126,11 @@ def seat_limit_message(org: Organization, limit: int) -> str:
 
 def unavailable_sentence(catalog: PlanCatalog, entitlements: Entitlements, feature: Feature) -> str:
     """Why a feature is off, and where it is on: shown beside the disabled control and on refusal."""
-    name = FEATURE_TEXT[feature][0]
+    noun = FEATURE_TEXT[feature][2]
     upgrade = catalog.first_with(feature)
     if upgrade is None:
-        return f"{name} are not available here."
-    return f"{name} are not part of the {entitlements.plan.name} plan; the {upgrade.name} plan includes them."
+        return f"This deployment doesn't offer {noun}."
+    return f"The {entitlements.plan.name} plan doesn't include {noun}; the {upgrade.name} plan does."
 
 
 # --- usage and changes ----------------------------------------------------------------------

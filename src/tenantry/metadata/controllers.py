@@ -17,10 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.access.permissions import Permission
 from tenantry.accounts.models import User
 from tenantry.audit.services import Actor
+from tenantry.config import Settings
 from tenantry.lib.forms import FormErrors, InvalidInput, clean_query_text
 from tenantry.metadata import services
 from tenantry.metadata.rules import TYPES, MetadataRow, parse_search, rows_for_editor, rows_from_form
 from tenantry.orgs.context import OrgContext
+from tenantry.plans.services import plan_catalog
 from tenantry.web.responses import see_other
 
 ADD_ROW = "add_row"
@@ -95,7 +97,13 @@ class StaffOrgsController(Controller):
 
     @get("/", name="staff_orgs")
     async def directory(
-        self, db_session: AsyncSession, user: User, q: str = "", meta: str = "", cursor: str | None = None
+        self,
+        db_session: AsyncSession,
+        settings: Settings,
+        user: User,
+        q: str = "",
+        meta: str = "",
+        cursor: str | None = None,
     ) -> Template:
         _staff_only(user)
         q, meta = clean_query_text(q), clean_query_text(meta, max_length=200)
@@ -114,6 +122,7 @@ class StaffOrgsController(Controller):
                 "wanted": wanted,
                 "errors": errors,
                 "extra": "&" + urlencode(query) if query else "",
+                "plans": plan_catalog(settings),
             },
             status_code=422 if errors else 200,
         )

@@ -109,6 +109,9 @@ class OrgRow:
     created_at: datetime.datetime
     member_count: int
     meta: Metadata
+    plan_key: str | None = None
+    last_activity_at: datetime.datetime | None = None
+    deleted_at: datetime.datetime | None = None
 
 
 def _like(text: str) -> str:
@@ -157,6 +160,9 @@ async def search_orgs(
         Organization.created_at,
         members,
         Organization.meta,
+        Organization.plan_key,
+        Organization.last_activity_at,
+        Organization.deleted_at,
     )
     text = clean_query_text(text)
     if text:
@@ -186,6 +192,9 @@ async def search_orgs(
             created_at=row.created_at,
             member_count=row.member_count,
             meta=row.meta or {},
+            plan_key=row.plan_key,
+            last_activity_at=row.last_activity_at,
+            deleted_at=row.deleted_at,
         )
         for row in page.items
     ]

@@ -9,7 +9,7 @@ import datetime
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from tenantry.access.models import Role
 from tenantry.app import create_app
@@ -285,3 +285,46 @@ async def test_the_purge_keeps_each_org_to_its_own_window_only_while_its_plan_al
     assert await purge_events(db, older_than_days=60, org_days=org_days) == 2  # Globex's and the account's
     left = list(await db.scalars(select(AuditEvent.org_id).where(AuditEvent.target_label == "old")))
     assert left == [world.acme.id]
+
+
+async def test_a_plan_seat_limit_holds_when_many_accept_at_once(sessionmaker, world, db, settings):
+    """Team has 10 seats: with three members, seven of twenty simultaneous acceptances get in."""
+    import asyncio
+
+    from sqlalchemy import func
+
+    from tenantry.accounts.models import User
+    from tenantry.audit.services import Actor
+    from tenantry.invitations.services import accept_invitation
+    from tenantry.lib.forms import InvalidInput
+    from tenantry.members.models import Membership, MembershipStatus
+    from tests.integration.conftest import make_user
+
+    tokens, users = [], []
+    for i in range(20):
+        user = await make_user(db, f"Joiner {i}", f"joiner{i}@x.example")
+        users.append(user)
+        _, token = await make_invitation(db, world.acme, user.email)
+        tokens.append(token)
+    await db.execute(delete(Role).where(Role.org_id == world.acme.id))  # Team has no custom roles
+    await put_acme_on(db, "team", world)
+
+    async def accept(user_id, token):
+        async with sessionmaker() as session:
+            user = await session.get(User, user_id)
+            try:
+                actor = Actor(user_id=user_id, label="j")
+                await accept_invitation(session, settings=settings, token=token, user=user, actor=actor)
+            except InvalidInput:
+                await session.rollback()
+                return "refused"
+            await asyncio.sleep(0.01)
+            await session.commit()
+            return "joined"
+
+    results = await asyncio.gather(*(accept(u.id, t) for u, t in zip(users, tokens, strict=True)))
+    assert results.count("joined") == 7, results
+    active = await db.scalar(
+        select(func.count()).where(Membership.org_id == world.acme.id, Membership.status == MembershipStatus.ACTIVE)
+    )
+    assert active == 10

@@ -16,6 +16,7 @@ from tenantry.audit.models import AuditEvent
 from tenantry.audit.services import Actor
 from tenantry.invitations.models import Invitation, InvitationStatus
 from tenantry.invitations.services import accept_invitation
+from tenantry.lib.clock import utcnow
 from tenantry.lib.forms import InvalidInput
 from tenantry.members.models import Membership, MembershipStatus
 from tenantry.members.services import create_membership
@@ -391,3 +392,16 @@ async def test_staff_and_members_are_not_sent_to_create_or_join(world_factory):
         await sign_in(client, world.mia)
         assert (await client.get("/o/acme", follow_redirects=False)).status_code == 200
         assert (await client.get("/orgs", follow_redirects=False)).status_code == 200
+
+
+async def test_a_deleted_org_counts_for_nothing(world_factory):
+    """Deleted (and restorable) orgs can't be reached: they neither fill the limit nor keep
+    someone in an org."""
+    async with world_factory(require_org=True) as (client, world):
+        async with client.test_sessionmaker() as db:
+            await join_directly(db, world.globex, world.mia)
+            await db.execute(update(Organization).where(Organization.id == world.globex.id).values(deleted_at=utcnow()))
+            await db.commit()
+        await sign_in(client, world.mia)
+        response = await post_form(client, "/o/acme/leave")
+        assert response.status_code == 422 and "Acme is your only organization" in text_of(response.text)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from slugify import slugify
-from sqlalchemy import Select, String, and_, delete, func, literal, or_, select, union_all, update
+from sqlalchemy import Select, String, and_, delete, func, literal, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +18,7 @@ from tenantry.access.models import MembershipRole, Role, RolePermission
 from tenantry.access.permissions import BuiltinRole, Permission
 from tenantry.audit.services import Actor, Target, record_event
 from tenantry.config import Settings
+from tenantry.db.locks import lock_row
 from tenantry.groups.models import Group, GroupMember, GroupRole
 from tenantry.lib.errors import NotFound, NotPermitted
 from tenantry.lib.forms import InvalidInput
@@ -373,17 +374,9 @@ async def lock_org(db: AsyncSession, org_id: UUID) -> None:
     """Changes to who may do what in one org happen one at a time.
 
     Two admins demoting each other at once must not leave the org without an owner; a role given
-    to a group while someone is being added to it must be seen by that addition. PostgreSQL locks
-    the org's row until commit; on SQLite this first write takes the database's write lock.
+    to a group while someone is being added to it must be seen by that addition.
     """
-    result = await db.execute(
-        update(Organization)
-        .where(Organization.id == org_id)
-        .values(updated_at=Organization.updated_at)
-        .execution_options(synchronize_session=False)
-    )
-    if not result.rowcount:
-        raise NotFound
+    await lock_row(db, Organization, org_id)
 
 
 async def authority(db: AsyncSession, *, org: Organization, actor: Actor, require: str) -> EffectivePermissions:

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.accounts.models import User
 from tenantry.config import Settings
-from tenantry.lib.errors import NotFound
+from tenantry.db.locks import lock_row
 from tenantry.lib.forms import InvalidInput
 from tenantry.members.models import Membership, MembershipStatus
 from tenantry.orgs.models import Organization, PersonalWorkspace
@@ -33,14 +33,7 @@ def _orgs(n: int) -> str:
 
 async def lock_user(db: AsyncSession, user_id: UUID) -> None:
     """One change to a person's set of orgs at a time (see the module's docstring)."""
-    result = await db.execute(
-        update(User)
-        .where(User.id == user_id)
-        .values(updated_at=User.updated_at)
-        .execution_options(synchronize_session=False)
-    )
-    if not result.rowcount:
-        raise NotFound
+    await lock_row(db, User, user_id)
 
 
 def _not_personal_of(user_id: UUID):

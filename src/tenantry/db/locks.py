@@ -1,0 +1,26 @@
+"""Row locks that work on both databases."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.lib.errors import NotFound
+
+
+async def lock_row(db: AsyncSession, model: type, row_id: UUID) -> None:
+    """Hold a row until commit, so changes that depend on it happen one at a time.
+
+    A no-op UPDATE rather than SELECT ... FOR UPDATE: PostgreSQL locks the row until commit, and on
+    SQLite this first write takes the database's write lock, which serializes writers the same way.
+    Raises NotFound when the row is gone."""
+    result = await db.execute(
+        update(model)
+        .where(model.id == row_id)
+        .values(updated_at=model.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:
+        raise NotFound

@@ -133,6 +133,10 @@ def world_factory(database_urls, backend, engine):
     return factory
 
 
+# Seeding reads only the plans file from settings; every test app uses the same one.
+SEED_SETTINGS = base_settings("sqlite+aiosqlite://")
+
+
 async def build_world(sessionmaker: async_sessionmaker) -> World:
     system = Actor.system("tests")
     async with sessionmaker() as db:
@@ -155,6 +159,7 @@ async def build_world(sessionmaker: async_sessionmaker) -> World:
         mia_in_acme = await create_membership(db, org=acme, user=mia, roles=[member], actor=system)
         developer = await create_role(
             db,
+            settings=SEED_SETTINGS,
             org=acme,
             catalog=CATALOG,
             name="Developer",
@@ -163,7 +168,9 @@ async def build_world(sessionmaker: async_sessionmaker) -> World:
             permissions={"projects:read", "projects:write", "api:access"},
             actor=system,
         )
-        engineering = await create_group(db, org=acme, name="Engineering", description="The builders", actor=system)
+        engineering = await create_group(
+            db, settings=SEED_SETTINGS, org=acme, name="Engineering", description="The builders", actor=system
+        )
         await set_group_roles(db, org=acme, group=engineering, role_ids={developer.id}, actor=system)
         await add_group_member(
             db,
@@ -175,6 +182,7 @@ async def build_world(sessionmaker: async_sessionmaker) -> World:
         )
         globex_role = await create_role(
             db,
+            settings=SEED_SETTINGS,
             org=globex,
             catalog=CATALOG,
             name="Globex Reader",
@@ -183,7 +191,9 @@ async def build_world(sessionmaker: async_sessionmaker) -> World:
             permissions={"reports:read"},
             actor=system,
         )
-        globex_team = await create_group(db, org=globex, name="Globex Team", description="", actor=system)
+        globex_team = await create_group(
+            db, settings=SEED_SETTINGS, org=globex, name="Globex Team", description="", actor=system
+        )
         memberships = {
             "olivia": await db.scalar(select(Membership).where(Membership.user_id == olivia.id)),
             "adam": adam_in_acme,

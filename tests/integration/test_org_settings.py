@@ -187,10 +187,11 @@ async def test_bad_input_is_refused_next_to_its_field_and_changes_nothing(client
     assert await events(db, "org.settings_changed") == []
 
 
-async def test_the_default_role_must_be_one_of_this_org_and_one_the_actor_may_give(client, world, db):
+async def test_the_default_role_must_be_one_of_this_org_and_one_the_actor_may_give(client, world, db, settings):
     system = Actor.system("tests")
     keeper = await create_role(
         db,
+        settings=settings,
         org=world.acme,
         catalog=CATALOG,
         name="Keeper",

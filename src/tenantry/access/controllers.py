@@ -103,13 +103,20 @@ class RolesController(Controller):
 
     @post("/new", opt={**MANAGE, "feature": Feature.CUSTOM_ROLES})
     async def create(
-        self, request: Request, db_session: AsyncSession, org_context: OrgContext, catalog: Catalog, actor: Actor
+        self,
+        request: Request,
+        db_session: AsyncSession,
+        org_context: OrgContext,
+        catalog: Catalog,
+        settings: Settings,
+        actor: Actor,
     ) -> Template | Redirect:
         submitted = await submit_form(
             request,
             RoleForm,
             lambda data: create_role(
                 db_session,
+                settings=settings,
                 org=org_context.org,
                 catalog=catalog,
                 name=data.name,

@@ -24,6 +24,7 @@ from tenantry.lib.errors import NotFound, NotPermitted
 from tenantry.lib.forms import InvalidInput
 from tenantry.members.models import Membership, MembershipStatus
 from tenantry.orgs.models import Organization
+from tenantry.plans.catalog import Feature
 
 logger = logging.getLogger("tenantry")
 
@@ -481,6 +482,7 @@ async def _free_role_key(db: AsyncSession, *, org_id: UUID, name: str) -> str:
 async def create_role(
     db: AsyncSession,
     *,
+    settings: Settings,
     org: Organization,
     catalog: Catalog,
     name: str,
@@ -489,9 +491,12 @@ async def create_role(
     permissions: set[str],
     actor: Actor,
 ) -> Role:
-    """An org's own role. Its key (made from the name when not given) is unique in the org,
-    templates included, and never changes."""
+    """An org's own role, on a plan with custom roles. Its key (made from the name when not
+    given) is unique in the org, templates included, and never changes."""
+    from tenantry.plans.services import require_feature  # plans reads roles: it imports this module
+
     access = await authority(db, org=org, actor=actor, require=Permission.ROLES_MANAGE)
+    await require_feature(db, settings, org, Feature.CUSTOM_ROLES)
     _check_permissions(catalog, permissions, access)
     if not key:
         key = await _free_role_key(db, org_id=org.id, name=name)

@@ -13,6 +13,7 @@ from tenantry.access.permissions import Permission
 from tenantry.access.schemas import RoleChoiceForm
 from tenantry.access.services import role_choices, roles_of_org
 from tenantry.audit.services import Actor
+from tenantry.config import Settings
 from tenantry.groups import services
 from tenantry.groups.models import Group
 from tenantry.groups.schemas import AddMemberForm, GroupForm
@@ -73,13 +74,18 @@ class GroupsController(Controller):
 
     @post("/new", opt={**MANAGE, "feature": Feature.GROUPS})
     async def create(
-        self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor
+        self, request: Request, db_session: AsyncSession, org_context: OrgContext, settings: Settings, actor: Actor
     ) -> Template | Redirect:
         submitted = await submit_form(
             request,
             GroupForm,
             lambda data: services.create_group(
-                db_session, org=org_context.org, name=data.name, description=data.description, actor=actor
+                db_session,
+                settings=settings,
+                org=org_context.org,
+                name=data.name,
+                description=data.description,
+                actor=actor,
             ),
         )
         if submitted.ok:

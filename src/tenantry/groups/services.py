@@ -14,12 +14,14 @@ from tenantry.access.permissions import Permission
 from tenantry.access.services import RoleInfo, authority, check_may_grant, role_sort_key, roles_of_org, still_exists
 from tenantry.accounts.models import User
 from tenantry.audit.services import Actor, Target, record_event
+from tenantry.config import Settings
 from tenantry.groups.models import Group, GroupMember, GroupRole
 from tenantry.lib.errors import NotFound, NotPermitted
 from tenantry.lib.forms import InvalidInput
 from tenantry.members.models import Membership
 from tenantry.members.services import fold
 from tenantry.orgs.models import Organization
+from tenantry.plans.catalog import Feature
 
 
 def group_target(group: Group) -> Target:
@@ -50,8 +52,14 @@ def _name_taken(name: str) -> InvalidInput:
     return InvalidInput.on("name", f"There is already a group called “{name}”.")
 
 
-async def create_group(db: AsyncSession, *, org: Organization, name: str, description: str, actor: Actor) -> Group:
+async def create_group(
+    db: AsyncSession, *, settings: Settings, org: Organization, name: str, description: str, actor: Actor
+) -> Group:
+    """A group of the org's members; only on a plan with groups."""
+    from tenantry.plans.services import require_feature  # plans counts groups: it imports this package
+
     await authority(db, org=org, actor=actor, require=Permission.GROUPS_MANAGE)
+    await require_feature(db, settings, org, Feature.GROUPS)
     if not await _name_is_free(db, org_id=org.id, name=name):
         raise _name_taken(name)
     group = Group(org_id=org.id, name=name, name_key=name_key_of(name), description=description)

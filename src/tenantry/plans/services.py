@@ -23,6 +23,7 @@ from tenantry.config import Settings
 from tenantry.groups.models import Group
 from tenantry.invitations.models import Invitation, InvitationStatus
 from tenantry.lib.clock import utcnow
+from tenantry.lib.errors import NotPermitted
 from tenantry.lib.forms import InvalidInput
 from tenantry.members.models import Membership, MembershipStatus
 from tenantry.orgs.models import Organization
@@ -131,6 +132,18 @@ def unavailable_sentence(catalog: PlanCatalog, entitlements: Entitlements, featu
     if upgrade is None:
         return f"This deployment doesn't offer {noun}."
     return f"The {entitlements.plan.name} plan doesn't include {noun}; the {upgrade.name} plan does."
+
+
+class FeatureNotInPlan(NotPermitted):
+    """A verb of a feature the org's plan lacks, asked for anyway (the guard refuses its routes;
+    this is for a request that passed the guard just before a downgrade, and for the API)."""
+
+
+async def require_feature(db: AsyncSession, settings: Settings, org: Organization, feature: Feature) -> None:
+    """Call under the org's lock, like every rule about what the org may hold."""
+    entitlements = await load_entitlements(db, settings, org)
+    if not entitlements.has(feature):
+        raise FeatureNotInPlan.on("__all__", unavailable_sentence(plan_catalog(settings), entitlements, feature))
 
 
 # --- usage and changes ----------------------------------------------------------------------

@@ -186,6 +186,9 @@ def test_the_words_read_well():
     assert Words("office", "offices").An_org == "An office"
     assert Words("team", "teams").Orgs == "Teams"
     assert Words.from_settings(base_settings("sqlite+aiosqlite:///:memory:", org_word=" Team ")).orgs == "teams"
-    assert Words.from_settings(
-        base_settings("sqlite+aiosqlite:///:memory:", org_word="company", org_word_plural="companies")
-    ).orgs == "companies"
+    assert (
+        Words.from_settings(
+            base_settings("sqlite+aiosqlite:///:memory:", org_word="company", org_word_plural="companies")
+        ).orgs
+        == "companies"
+    )

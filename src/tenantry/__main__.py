@@ -10,14 +10,17 @@ import sys
 import click
 
 from tenantry.config import ConfigError, Settings, get_settings
+from tenantry.lib.words import words
 
 
 def _settings() -> Settings:
     from tenantry.access.catalog import load_catalog
+    from tenantry.lib.words import Words, install_words
 
     settings = get_settings()
     try:
         settings.check()
+        install_words(Words.from_settings(settings))
         load_catalog(settings.permissions_file)  # a mistake in the file is said here, not in a traceback
     except ConfigError as exc:
         click.secho(f"Cannot start: {exc}", fg="red", err=True)
@@ -176,7 +179,8 @@ def purge_audit(days: int | None) -> None:
         click.echo("No retention is set (TENANTRY_AUDIT_RETENTION_DAYS, --days, or an org's own): every event is kept.")
         return
     window = f"older than {keep} days" if keep else "(no deployment retention: TENANTRY_AUDIT_RETENTION_DAYS)"
-    own = f"; {len(org_days)} organization{'s' if len(org_days) != 1 else ''} keep their own window" if org_days else ""
+    noun = words().org if len(org_days) == 1 else words().orgs
+    own = f"; {len(org_days)} {noun} keep their own window" if org_days else ""
     click.echo(f"Deleted {deleted:,} audit event{'s' if deleted != 1 else ''} {window}{own}.")
 
 
@@ -202,7 +206,7 @@ def purge() -> None:
     purged = asyncio.run(run_purge())
     for org in purged:
         click.echo(f"Removed {org.name} (/o/{org.slug}), deleted on {org.deleted_at:%Y-%m-%d %H:%M} UTC.")
-    noun = "organization" if len(purged) == 1 else "organizations"
+    noun = words().org if len(purged) == 1 else words().orgs
     click.echo(f"Purged {len(purged):,} {noun} deleted more than {days} days ago.")
 
 

@@ -31,6 +31,7 @@ from tenantry.groups.controllers import GroupsController
 from tenantry.invitations.controllers import InvitationsController, JoinController
 from tenantry.lib.ratelimit import RateLimiter
 from tenantry.lib.security_headers import security_headers_hook
+from tenantry.lib.words import Words, install_words
 from tenantry.mail.worker import MailWorkerHandle
 from tenantry.members.controllers import MembersController
 from tenantry.metadata.controllers import OrgMetadataController, StaffOrgsController, StaffUsersController
@@ -61,6 +62,7 @@ def _derived_key(secret: str, purpose: str) -> bytes:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     settings.check()
+    install_words(Words.from_settings(settings))
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     engine = create_engine(settings)
@@ -76,7 +78,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         catalog=load_catalog(settings.permissions_file),
     )
     runtime.settings.check_default_role({template.key for template in runtime.catalog.role_templates})
-    template_config = create_template_config()
+    template_config = create_template_config(Words.from_settings(settings))
 
     org_router = Router(
         path=ORG_PREFIX,

@@ -117,6 +117,17 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    # --- words -------------------------------------------------------------------------------------
+    # What the portal calls an organization, singular ("workspace", "team", "company"); the plural
+    # is the word + "s" unless set. Lowercase; pages capitalize it where a sentence starts.
+    org_word: str = "organization"
+    org_word_plural: str = ""
+
+    @field_validator("org_word", "org_word_plural", mode="before")
+    @classmethod
+    def _lowercase_word(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
     @property
     def is_development(self) -> bool:
         return self.env == "development"
@@ -169,6 +180,13 @@ class Settings(BaseSettings):
                 "Lower it, or leave it empty."
             )
         from tenantry.lib.domains import DomainProblem, parse_domains
+        from tenantry.lib.words import check_word
+
+        for setting, word in (("TENANTRY_ORG_WORD", self.org_word), ("TENANTRY_ORG_WORD_PLURAL", self.org_word_plural)):
+            if setting == "TENANTRY_ORG_WORD_PLURAL" and not word:
+                continue  # the word + "s"
+            if problem := check_word(word, setting):
+                raise ConfigError(problem)
 
         try:
             parse_domains(self.invitation_email_domains)

@@ -34,8 +34,9 @@ from tenantry.access.permissions import (
     RoleTemplate,
 )
 from tenantry.config import ConfigError
+from tenantry.lib.words import fill
 
-PORTAL_HEADING = "Organization administration"
+PORTAL_HEADING = "{Org} administration"
 PERMISSION_KEY = re.compile(r"^[a-z][a-z0-9_.-]{0,48}:[a-z][a-z0-9_.-]{0,48}$")
 ROLE_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 
@@ -74,7 +75,7 @@ class Catalog:
 def _portal_permissions() -> dict[str, PermissionInfo]:
     return {
         p.value: PermissionInfo(
-            key=p.value, description=PERMISSION_DESCRIPTIONS[p], heading=PORTAL_HEADING, is_portal=True
+            key=p.value, description=fill(PERMISSION_DESCRIPTIONS[p]), heading=fill(PORTAL_HEADING), is_portal=True
         )
         for p in Permission
     }
@@ -112,7 +113,7 @@ def _builtin_templates(everything: frozenset[str]) -> list[RoleTemplate]:
         BuiltinRole.ADMIN: everything - {Permission.ORG_DELETE.value},
         BuiltinRole.MEMBER: MEMBER_PERMISSIONS,
     }
-    return [RoleTemplate(role.value, *BUILTIN_ROLE_TEXT[role], held[role]) for role in BuiltinRole]
+    return [RoleTemplate(role.value, *map(fill, BUILTIN_ROLE_TEXT[role]), held[role]) for role in BuiltinRole]
 
 
 def _read(path: Path) -> dict:

@@ -20,8 +20,8 @@ class Permission(enum.StrEnum):
 
 
 PERMISSION_DESCRIPTIONS: dict[Permission, str] = {
-    Permission.ORG_MANAGE: "Rename the organization, change its address and branding",
-    Permission.ORG_DELETE: "Delete the organization",
+    Permission.ORG_MANAGE: "Rename the {org}, change its address and branding",
+    Permission.ORG_DELETE: "Delete the {org}",
     Permission.MEMBERS_READ: "See the list of members",
     Permission.MEMBERS_INVITE: "Invite people",
     Permission.MEMBERS_MANAGE: "Change members' roles, deactivate and remove members",
@@ -48,9 +48,9 @@ class RoleTemplate:
 
 
 BUILTIN_ROLE_TEXT: dict[BuiltinRole, tuple[str, str]] = {
-    BuiltinRole.OWNER: ("Owner", "Full control, including deleting the organization."),
+    BuiltinRole.OWNER: ("Owner", "Full control, including deleting the {org}."),
     BuiltinRole.ADMIN: ("Admin", "Manages members, groups, roles and settings."),
-    BuiltinRole.MEMBER: ("Member", "Belongs to the organization and sees who else does."),
+    BuiltinRole.MEMBER: ("Member", "Belongs to the {org} and sees who else does."),
 }
 # Owner holds the whole catalog and admin all of it but deleting the org (access/catalog.py).
 MEMBER_PERMISSIONS = frozenset({Permission.MEMBERS_READ.value})

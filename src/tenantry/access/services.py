@@ -22,6 +22,7 @@ from tenantry.db.locks import lock_row
 from tenantry.groups.models import Group, GroupMember, GroupRole
 from tenantry.lib.errors import NotFound, NotPermitted
 from tenantry.lib.forms import InvalidInput
+from tenantry.lib.words import words
 from tenantry.members.models import Membership, MembershipStatus
 from tenantry.orgs.models import Organization
 from tenantry.plans.catalog import Feature
@@ -657,7 +658,7 @@ async def direct_role_ids(db: AsyncSession, *, membership_id: UUID) -> set[UUID]
 async def grant_role(db: AsyncSession, *, membership: Membership, role: Role) -> None:
     """Add one role to a new membership (no rules: the caller decided, e.g. org creation)."""
     if role.org_id not in (None, membership.org_id):
-        msg = "a role of another organization can't be given here"
+        msg = f"a role of another {words().org} can't be given here"
         raise ValueError(msg)
     db.add(MembershipRole(membership_id=membership.id, role_id=role.id))
 

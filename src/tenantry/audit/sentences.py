@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tenantry.audit.models import AuditEvent
+from tenantry.lib.words import fill, words
 
 
 def _list(values: Any) -> str:
@@ -86,38 +87,39 @@ def _restorable_until(event: AuditEvent) -> str:
     return f" (restorable until {when:%-d %b %Y})" if when else ""
 
 
-# action -> what follows the actor's name; {target} is the event's target label.
+# action -> what follows the actor's name; {target} is the event's target label, {org} the
+# deployment's word for an organization (lib/words.py).
 PHRASES: dict[str, str | Callable[[AuditEvent], str]] = {
     "org.created": lambda e: (
         f"created the personal workspace {e.target_label}"
         if (e.after or {}).get("personal")
-        else f"created the organization {e.target_label}"
+        else f"created the {words().org} {e.target_label}"
     ),
-    "org.renamed": lambda e: f"renamed the organization to {_value(e, 'after', 'name')}",
-    "org.slug_changed": lambda e: f"moved the organization to /o/{_value(e, 'after', 'slug')}",
+    "org.renamed": lambda e: f"renamed the {words().org} to {_value(e, 'after', 'name')}",
+    "org.slug_changed": lambda e: f"moved the {words().org} to /o/{_value(e, 'after', 'slug')}",
     "org.branding_changed": "changed the logo or colour",
-    "org.deleted": lambda e: f"deleted the organization {e.target_label}{_restorable_until(e)}",
-    "org.restored": "restored the organization {target}",
-    "org.purged": "— the organization {target} was removed for good, past its restore window",
+    "org.deleted": lambda e: f"deleted the {words().org} {e.target_label}{_restorable_until(e)}",
+    "org.restored": "restored the {org} {target}",
+    "org.purged": "— the {org} {target} was removed for good, past its restore window",
     "org.default_role_changed": lambda e: f"made {_value(e, 'after', 'default_role')} the default role",
     "org.settings_changed": _settings_change,
     "org.seat_limit_changed": lambda e: f"set the seat limit to {_value(e, 'after', 'seat_limit')}",
     "org.ownership_transferred": "handed ownership to {target}",
     "org.plan_changed": lambda e: (
-        f"moved the organization from the {_value(e, 'before', 'plan_name')} plan "
+        f"moved the {words().org} from the {_value(e, 'before', 'plan_name')} plan "
         f"to the {_value(e, 'after', 'plan_name')} plan"
     ),
     "org.plan_override_set": _override_granted,
     "org.plan_override_removed": "removed what support had granted beyond the plan",
-    "org.metadata_changed": lambda e: f"changed the organization's metadata{_metadata_keys(e)}",
+    "org.metadata_changed": lambda e: f"changed the {words().org}'s metadata{_metadata_keys(e)}",
     "membership.created": lambda e: f"added {e.target_label} as {_value(e, 'after', 'roles')}",
     "membership.roles_changed": lambda e: (
         f"changed the roles of {e.target_label} from {_value(e, 'before', 'roles')} to {_value(e, 'after', 'roles')}"
     ),
     "membership.deactivated": "deactivated {target}",
     "membership.reactivated": "reactivated {target}",
-    "membership.removed": "removed {target} from the organization",
-    "membership.left": "left the organization",
+    "membership.removed": "removed {target} from the {org}",
+    "membership.left": "left the {org}",
     "invitation.created": lambda e: f"invited {e.target_label} as {_value(e, 'after', 'roles')}",
     "invitation.resent": "sent the invitation to {target} again",
     "invitation.revoked": "withdrew the invitation to {target}",
@@ -167,14 +169,15 @@ def describe(event: AuditEvent) -> str:
     elif callable(phrase):
         text = phrase(event)
     else:
-        text = phrase.format(target=event.target_label)
+        text = phrase.format(target=event.target_label, org=words().org)
     # "— the email ... was delivered": a sentence without an actor.
     sentence = text[2:3].upper() + text[3:] if text.startswith("— ") else f"{actor_name(event)} {text}"
     return " ".join(sentence.split())  # newlines and tabs in a name never break the line
 
 
+# Formatted when shown (action_groups()): "{Org}" is the deployment's word (lib/words.py).
 ACTION_GROUPS = {
-    "org": "Organization",
+    "org": "{Org}",
     "membership": "Members",
     "invitation": "Invitations",
     "email": "Email",
@@ -182,3 +185,8 @@ ACTION_GROUPS = {
     "group": "Groups",
     "user": "Account",
 }
+
+
+def action_groups() -> dict[str, str]:
+    """ACTION_GROUPS as the activity filter shows them, in the deployment's word."""
+    return {key: fill(label) for key, label in ACTION_GROUPS.items()}

@@ -17,6 +17,7 @@ from litestar.types import Message, Scope
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.lib.request_id import request_id
+from tenantry.lib.words import words
 
 logger = logging.getLogger("tenantry")
 
@@ -25,7 +26,7 @@ _FAILED_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><ti
 <h1>Your change was not saved</h1><p>Something went wrong on our side while saving. Nothing was changed.
 Go back and try again; if it keeps happening, tell your administrator the reference below.</p>
 <p class="muted small">Reference: <code>{reference}</code></p>
-<p><a class="btn" href="/">Go to your organizations</a></p>
+<p><a class="btn" href="/">Go to your {orgs}</a></p>
 </section></main></body></html>"""
 # Headers that described the response we are no longer sending.
 _DROPPED_HEADERS = {b"content-type", b"content-length", b"location", b"set-cookie", b"hx-redirect"}
@@ -67,7 +68,7 @@ async def _rollback_quietly(session: AsyncSession) -> None:
 
 
 def _replace_with_failure(message: Message, scope: Scope) -> None:
-    body = _FAILED_PAGE.format(reference=escape(request_id(scope))).encode()
+    body = _FAILED_PAGE.format(reference=escape(request_id(scope)), orgs=escape(words().orgs)).encode()
     headers = [(name, value) for name, value in message.get("headers", []) if name.lower() not in _DROPPED_HEADERS]
     headers += [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())]
     message["status"] = 500

@@ -18,6 +18,7 @@ from tenantry.groups import services
 from tenantry.groups.models import Group
 from tenantry.groups.schemas import AddMemberForm, GroupForm
 from tenantry.lib.forms import FormErrors, clean_query_text, submit_form
+from tenantry.lib.words import words
 from tenantry.members.services import find_member, list_members
 from tenantry.orgs.context import OrgContext
 from tenantry.plans.catalog import Feature
@@ -254,6 +255,6 @@ class GroupsController(Controller):
         name = group.name
         await services.delete_group(db_session, org=org_context.org, group=group, actor=actor)
         flash(
-            request, f"The group “{name}” has been deleted. Its members stay in the organization.", category="success"
+            request, f"The group “{name}” has been deleted. Its members stay in the {words().org}.", category="success"
         )
         return see_other(f"/o/{org_context.org.slug}/groups")

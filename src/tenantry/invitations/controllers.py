@@ -23,6 +23,7 @@ from tenantry.invitations.schemas import InviteForm, JoinWithNewAccountForm
 from tenantry.lib.clock import utcnow
 from tenantry.lib.forms import FormErrors, InvalidInput, parse_form, ticked_ids
 from tenantry.lib.ratelimit import RateLimiter
+from tenantry.lib.words import fill
 from tenantry.orgs.context import OrgContext
 from tenantry.plans.services import seats_in_use
 from tenantry.web.guards import REACHABLE_WITHOUT_ORG
@@ -46,11 +47,11 @@ PROBLEMS = {
     ),
     services.InvitationProblem.USED: (
         "This invitation has already been used",
-        "Each invitation link works once. If it was you, sign in to find the organization.",
+        "Each invitation link works once. If it was you, sign in to find the {org}.",
     ),
     services.InvitationProblem.ORG_DELETED: (
-        "This organization was deleted",
-        "The organization you were invited to no longer exists, so this invitation can't be used. "
+        "This {org} was deleted",
+        "The {org} you were invited to no longer exists, so this invitation can't be used. "
         "Ask whoever invited you if you think that's a mistake.",
     ),
 }
@@ -269,7 +270,7 @@ class JoinController(Controller):
 
 
 def _problem_page(problem: services.InvitationProblem) -> Template:
-    title, detail = PROBLEMS[problem]
+    title, detail = (fill(text) for text in PROBLEMS[problem])
     # Unknown: 404. Expired, withdrawn or used: it existed and is gone for good, 410.
     status = 404 if problem == services.InvitationProblem.UNKNOWN else 410
     return Template("invitations/problem.html", context={"title": title, "detail": detail}, status_code=status)

@@ -9,6 +9,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from tenantry.config import Settings
 from tenantry.lib.colors import readable_text_color
+from tenantry.lib.words import words
 from tenantry.orgs.models import Organization
 from tenantry.web.templating import TEMPLATES_DIR
 
@@ -54,6 +55,7 @@ def _environment() -> Environment:
 
 def render_email(name: str, **context: object) -> RenderedEmail:
     environment = _environment()
+    context.setdefault("words", words())  # the deployment's word for an organization
     subject = environment.get_template(f"{name}/subject.txt").render(**context)
     return RenderedEmail(
         # One line, whatever the template or an org's name holds: no header injection.

@@ -28,6 +28,7 @@ from tenantry.groups.services import groups_of_member, groups_of_org
 from tenantry.invitations.schemas import NewMemberForm
 from tenantry.invitations.services import create_member, pending_count
 from tenantry.lib.forms import InvalidInput, clean_query_text, submit_form, ticked_ids
+from tenantry.lib.words import words
 from tenantry.members import lifecycle
 from tenantry.members.rules import has_no_other_org
 from tenantry.members.services import count_active_members, find_member, list_members, member_row
@@ -247,7 +248,9 @@ class MembersController(Controller):
         except InvalidInput as exc:
             return await _member_page_refusing(db_session, org_context, catalog, membership, user, exc)
         note = (
-            f" {user.name} now belongs to no organization: they will be asked to create or join one." if orgless else ""
+            f" {user.name} now belongs to no {words().org}: they will be asked to create or join one."
+            if orgless
+            else ""
         )
         flash(request, f"{user.name} was removed from {org.name}.{note}", category="success")
         return see_other(f"/o/{org.slug}/members")

@@ -26,6 +26,7 @@ from tenantry.config import Settings
 from tenantry.groups.models import Group, GroupMember
 from tenantry.lib.errors import NotFound, NotPermitted
 from tenantry.lib.forms import InvalidInput
+from tenantry.lib.words import words
 from tenantry.members.models import Membership, MembershipStatus
 from tenantry.members.rules import check_not_their_last, check_room_for, has_no_other_org
 from tenantry.members.services import membership_target
@@ -168,7 +169,7 @@ async def leave_org(db: AsyncSession, *, settings: Settings, org: Organization, 
         raise InvalidInput.on(
             "__all__",
             f"You are the last owner of {org.name}. Transfer ownership to another member first, "
-            "or delete the organization.",
+            f"or delete the {words().org}.",
         )
     record_event(
         db,

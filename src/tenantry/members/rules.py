@@ -23,12 +23,13 @@ from tenantry.accounts.models import User
 from tenantry.config import Settings
 from tenantry.db.locks import lock_row
 from tenantry.lib.forms import InvalidInput
+from tenantry.lib.words import words
 from tenantry.members.models import Membership, MembershipStatus
 from tenantry.orgs.models import Organization, PersonalWorkspace
 
 
 def _orgs(n: int) -> str:
-    return f"{n} organization{'s' if n != 1 else ''}"
+    return f"{n} {words().org if n == 1 else words().orgs}"
 
 
 async def lock_user(db: AsyncSession, user_id: UUID) -> None:
@@ -123,8 +124,8 @@ async def check_not_their_last(
     if await active_orgs_besides(db, user_id=user.id, org_id=org_id) == 0:
         raise InvalidInput.on(
             "__all__",
-            f"{org_name} is your only organization, and everyone here needs at least one. "
-            "Join or create another organization first, then leave this one.",
+            f"{org_name} is your only {words().org}, and everyone here needs at least one. "
+            f"Join or create another {words().org} first, then leave this one.",
         )
 
 

@@ -18,6 +18,7 @@ from tenantry.audit.services import Actor
 from tenantry.config import Settings
 from tenantry.invitations.services import invitation_token_in, pending_invitations_for
 from tenantry.lib.forms import FormErrors, InvalidInput, form_values, parse_form, submit_form
+from tenantry.lib.words import words
 from tenantry.members.lifecycle import leave_org, transfer_ownership
 from tenantry.members.rules import room_left
 from tenantry.members.services import count_active_members
@@ -280,7 +281,7 @@ class OrgController(Controller):
                 errors=submitted.errors,
                 section="name",
             )
-        flash(request, "The organization's name has been saved.", category="success")
+        flash(request, f"The {words().org}'s name has been saved.", category="success")
         return see_other(f"/o/{org_context.org.slug}/settings")
 
     @post("/settings/slug", opt={"permission": Permission.ORG_MANAGE})

@@ -28,6 +28,7 @@ from tenantry.config import Settings
 from tenantry.lib.domains import DomainProblem, domain_of, parse_domains
 from tenantry.lib.errors import NotPermitted
 from tenantry.lib.forms import InvalidInput
+from tenantry.lib.words import words
 from tenantry.orgs.models import Organization, OrgSettingsOverrides
 from tenantry.orgs.services import org_target
 from tenantry.plans.catalog import Feature
@@ -48,7 +49,7 @@ class Setting(Generic[T]):
 
     @property
     def source(self) -> str:
-        return "deployment default" if self.inherited else "this organization"
+        return "deployment default" if self.inherited else f"this {words().org}"
 
 
 def _pick(own: T | None, default: T) -> Setting[T]:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tenantry.config import ConfigError
+from tenantry.lib.words import fill
 
 PLAN_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 MAX_PLAN_SEATS = 1_000_000
@@ -49,9 +50,14 @@ FEATURE_TEXT: dict[Feature, tuple[str, str, str]] = {
     Feature.CUSTOM_ROLES: ("Custom roles", "Roles of your own, with the permissions you choose", "custom roles"),
     Feature.AUDIT_EXPORT: ("Activity export", "Download the activity log as CSV or JSON Lines", "activity export"),
     Feature.AUDIT_RETENTION: ("Activity retention", "Choose how long the activity log is kept", "activity retention"),
-    Feature.API_KEYS: ("API keys", "Keys for your own backend to manage this organization", "API keys"),
+    Feature.API_KEYS: ("API keys", "Keys for your own backend to manage this {org}", "API keys"),
     Feature.SSO: ("Single sign-on", "Sign in through your identity provider", "single sign-on"),
 }
+
+
+def feature_texts() -> dict[Feature, tuple[str, str, str]]:
+    """FEATURE_TEXT in the deployment's word for an organization (lib/words.py)."""
+    return {feature: tuple(fill(part) for part in text) for feature, text in FEATURE_TEXT.items()}
 
 
 @dataclass(frozen=True)

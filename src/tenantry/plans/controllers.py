@@ -20,7 +20,7 @@ from tenantry.lib.forms import FormErrors, InvalidInput, parse_form, submit_form
 from tenantry.orgs.context import OrgContext
 from tenantry.orgs.models import Organization
 from tenantry.plans import services
-from tenantry.plans.catalog import FEATURE_TEXT
+from tenantry.plans.catalog import feature_texts
 from tenantry.plans.models import PlanOverride
 from tenantry.plans.schemas import ChangePlanForm, PlanOverrideForm, SeatLimitForm
 from tenantry.web.responses import see_other
@@ -51,7 +51,7 @@ async def _plan_page(
             "catalog": services.plan_catalog(settings),
             "entitlements": ctx.entitlements,
             "usage": await services.usage_of(db, org_id=org.id),
-            "features": FEATURE_TEXT,
+            "features": feature_texts(),
             "values": {"seat_limit": "" if org.seat_limit is None else org.seat_limit, **(values or {})},
             "errors": errors or {},
             "problems": problems or [],
@@ -167,7 +167,7 @@ async def _staff_plan_page(
             "catalog": catalog,
             "entitlements": services.entitlements_for(catalog, org, override),
             "usage": await services.usage_of(db, org_id=org.id),
-            "features": FEATURE_TEXT,
+            "features": feature_texts(),
             "values": values,
             "errors": errors or {},
             "problems": problems or [],

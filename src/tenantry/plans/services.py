@@ -25,6 +25,7 @@ from tenantry.invitations.models import Invitation, InvitationStatus
 from tenantry.lib.clock import utcnow
 from tenantry.lib.errors import NotPermitted
 from tenantry.lib.forms import InvalidInput
+from tenantry.lib.words import fill, words
 from tenantry.members.models import Membership, MembershipStatus
 from tenantry.orgs.models import Organization
 from tenantry.orgs.services import org_target
@@ -127,7 +128,7 @@ def seat_limit_message(org: Organization, limit: int) -> str:
 
 def unavailable_sentence(catalog: PlanCatalog, entitlements: Entitlements, feature: Feature) -> str:
     """Why a feature is off, and where it is on: shown beside the disabled control and on refusal."""
-    noun = FEATURE_TEXT[feature][2]
+    noun = fill(FEATURE_TEXT[feature][2])
     upgrade = catalog.first_with(feature)
     if upgrade is None:
         return f"This deployment doesn't offer {noun}."
@@ -167,7 +168,7 @@ class DowngradeBlocked(InvalidInput):
     """A plan change that the org's current usage would break; each problem says what to change."""
 
     def __init__(self, plan: Plan, problems: list[str]) -> None:
-        super().__init__({"plan": f"{plan.name} can't hold what this organization uses now. Change this first:"})
+        super().__init__({"plan": f"{plan.name} can't hold what this {words().org} uses now. Change this first:"})
         self.problems = problems
 
 

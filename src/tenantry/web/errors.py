@@ -23,6 +23,7 @@ from tenantry.lib.errors import NotFound
 from tenantry.lib.forms import InvalidInput
 from tenantry.lib.ratelimit import RateLimited
 from tenantry.lib.request_id import request_id
+from tenantry.lib.words import words
 from tenantry.web.guards import START_PATH, NeedsAnOrg
 
 logger = logging.getLogger("tenantry")
@@ -98,7 +99,7 @@ def forbidden(request: Request, exc: PermissionDeniedException) -> Response | Te
         title="You don't have access to this page",
         detail=str(exc.detail)
         if exc.detail and exc.detail != "Forbidden"
-        else "Your role in this organization doesn't include this. An owner or admin can give you access.",
+        else f"Your role in this {words().org} doesn't include this. An owner or admin can give you access.",
     )
 
 
@@ -109,7 +110,7 @@ def not_found(request: Request, exc: Exception) -> Response | Template:
         HTTP_404_NOT_FOUND,
         title="Page not found",
         detail="There is nothing here, or you don't have access to it. Check the address, "
-        "or go back to your organizations.",
+        f"or go back to your {words().orgs}.",
     )
 
 
@@ -121,7 +122,7 @@ def moved(request: Request, exc: Moved) -> Response:
 def to_start(request: Request, exc: NeedsAnOrg) -> Response:
     """TENANTRY_REQUIRE_ORG and no org yet: every other page leads to "create or join"."""
     if _wants_json(request):
-        return _page(request, "errors/error.html", HTTP_403_FORBIDDEN, title="Create or join an organization first")
+        return _page(request, "errors/error.html", HTTP_403_FORBIDDEN, title=f"Create or join {words().an_org} first")
     if _is_htmx(request):
         return Response(b"", status_code=HTTP_403_FORBIDDEN, headers={"HX-Redirect": START_PATH})
     return Redirect(START_PATH, status_code=HTTP_303_SEE_OTHER)

@@ -14,6 +14,7 @@ from ua_parser import parse as parse_user_agent
 
 from tenantry.access.services import role_choices
 from tenantry.lib.clock import utcnow
+from tenantry.lib.words import Words
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -72,7 +73,7 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     return f"{count:,} {singular if count == 1 else (plural_form or singular + 's')}"
 
 
-def create_template_config() -> TemplateConfig:
+def create_template_config(words: Words | None = None) -> TemplateConfig:
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -80,6 +81,8 @@ def create_template_config() -> TemplateConfig:
         lstrip_blocks=True,
     )
     environment.globals["static_url"] = static_url
+    # What the deployment calls an organization: {{ words.org }}, {{ words.Orgs }}, {{ words.an_org }}.
+    environment.globals["words"] = words or Words()
     # The same rule the services enforce decides which role checkboxes are enabled.
     environment.globals["role_choices"] = role_choices
     environment.filters.update(

@@ -405,3 +405,21 @@ async def test_a_deleted_org_counts_for_nothing(world_factory):
         await sign_in(client, world.mia)
         response = await post_form(client, "/o/acme/leave")
         assert response.status_code == 422 and "Acme is your only organization" in text_of(response.text)
+
+
+async def test_create_or_join_lists_invitations_only_to_a_confirmed_address_and_live_orgs(world_factory):
+    async with world_factory(require_org=True) as (client, world):
+        async with client.test_sessionmaker() as db:
+            await make_invitation(db, world.acme, world.nora.email, inviter=world.olivia)
+            await make_invitation(db, world.globex, world.nora.email, inviter=world.gus)
+            await db.commit()
+        await sign_in(client, world.nora)  # signed up with this address, never confirmed it
+        page = text_of((await client.get("/orgs/start")).text)
+        assert "Olivia" not in page and "Acme" not in page  # anyone can sign up with any address
+
+        async with client.test_sessionmaker() as db:
+            await db.execute(update(User).where(User.id == world.nora.id).values(email_verified_at=utcnow()))
+            await db.execute(update(Organization).where(Organization.id == world.globex.id).values(deleted_at=utcnow()))
+            await db.commit()
+        page = text_of((await client.get("/orgs/start")).text)
+        assert "Acme" in page and "Globex" not in page

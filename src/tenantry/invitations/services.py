@@ -737,16 +737,22 @@ class InvitationForMe:
     expires_at: datetime.datetime
 
 
-async def pending_invitations_for(db: AsyncSession, *, email: str, limit: int = 20) -> list[InvitationForMe]:
-    """Open invitations sent to this address, newest first. Their links are only in the emails
-    (we keep the tokens' hashes), so the page can say where to look, not offer a button."""
+async def pending_invitations_for(db: AsyncSession, *, user: User, limit: int = 20) -> list[InvitationForMe]:
+    """Open invitations sent to this user's address, newest first. Their links are only in the
+    emails (we keep the tokens' hashes), so the page can say where to look, not offer a button.
+
+    Only once the address is confirmed: anyone can sign up with someone else's address, and
+    must not learn who invited it where."""
+    if user.email_verified_at is None:
+        return []
     rows = await db.execute(
         select(Organization.name, Invitation.inviter_name, Invitation.expires_at)
         .join(Organization, Organization.id == Invitation.org_id)
         .where(
-            Invitation.email == email,
+            Invitation.email == user.email,
             Invitation.status == InvitationStatus.PENDING,
             Invitation.expires_at > utcnow(),
+            Organization.deleted_at.is_(None),
         )
         .order_by(Invitation.id.desc())
         .limit(limit)

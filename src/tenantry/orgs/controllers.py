@@ -93,7 +93,7 @@ class OrgsController(Controller):
             context={
                 "errors": errors,
                 "values": {"link": (link or "")[:2000]},
-                "invitations": await pending_invitations_for(db_session, email=user.email),
+                "invitations": await pending_invitations_for(db_session, user=user),
                 "at_limit": await room_left(db_session, settings, user_id=user.id),
             },
             status_code=422 if errors else 200,

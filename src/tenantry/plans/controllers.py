@@ -30,6 +30,7 @@ def _end_of_day(day: datetime.date | None) -> datetime.datetime | None:
     """An override "until 31 March" holds through that whole day, UTC."""
     if day is None:
         return None
+    day = min(day, datetime.date.max - datetime.timedelta(days=1))  # the verb refuses such a day anyway
     return datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(), tzinfo=datetime.UTC)
 
 
@@ -154,7 +155,7 @@ async def _staff_plan_page(
         values = {
             "extra_seats": override.extra_seats if override else 0,
             "feature": list(override.extra_features) if override else [],
-            "ends_on": (override.ends_at - datetime.timedelta(days=1)).date().isoformat()
+            "ends_on": override.last_day.isoformat()
             if override and override.ends_at
             else "",
             "note": override.note if override else "",

@@ -30,3 +30,8 @@ class PlanOverride(DefaultBase):
 
     def is_active(self, now: datetime.datetime) -> bool:
         return self.ends_at is None or self.ends_at > now
+
+    @property
+    def last_day(self) -> datetime.date | None:
+        """The last day it applies (UTC): it ends as that day ends."""
+        return None if self.ends_at is None else (self.ends_at - datetime.timedelta(seconds=1)).date()

@@ -33,6 +33,7 @@ from tenantry.plans.catalog import FEATURE_TEXT, MAX_PLAN_SEATS, Feature, Plan, 
 from tenantry.plans.models import PlanOverride
 
 MAX_EXTRA_SEATS = 100_000
+MAX_OVERRIDE_DAYS = 3660
 
 
 def plan_catalog(settings: Settings) -> PlanCatalog:
@@ -256,6 +257,8 @@ async def set_plan_override(
         raise InvalidInput.on("features", "Choose among the features listed.")
     if ends_at is not None and ends_at <= utcnow():
         raise InvalidInput.on("ends_on", "Choose a day after today, or leave it empty for no end.")
+    if ends_at is not None and ends_at > utcnow() + datetime.timedelta(days=MAX_OVERRIDE_DAYS):
+        raise InvalidInput.on("ends_on", "Choose a day within ten years, or leave it empty for no end.")
     if extra_seats == 0 and not extra_features:
         raise InvalidInput.on("extra_seats", "Grant extra seats or at least one feature (or remove the override).")
     await lock_org(db, org.id)

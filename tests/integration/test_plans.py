@@ -331,3 +331,16 @@ async def test_a_plan_seat_limit_holds_when_many_accept_at_once(sessionmaker, wo
         select(func.count()).where(Membership.org_id == world.acme.id, Membership.status == MembershipStatus.ACTIVE)
     )
     assert active == 10
+
+
+async def test_support_verbs_refuse_anyone_but_staff_whoever_calls_them(db, world, settings):
+    from tenantry.audit.services import Actor
+    from tenantry.lib.errors import NotPermitted
+    from tenantry.plans.services import change_plan, set_plan_override
+
+    olivia = Actor(user_id=world.olivia.id, label="Olivia")
+    acme = await db.get(Organization, world.acme.id)
+    with pytest.raises(NotPermitted):
+        await set_plan_override(db, org=acme, extra_seats=5, extra_features=set(), ends_at=None, note="", actor=olivia)
+    with pytest.raises(NotPermitted):
+        await change_plan(db, settings=settings, org=acme, plan_key="scale", actor=olivia, by_staff=True)

@@ -17,6 +17,7 @@ from tenantry.accounts.tokens import find_token, issue_token, use_token
 from tenantry.audit.services import Actor, Target, record_event
 from tenantry.config import Settings
 from tenantry.lib.clock import utcnow
+from tenantry.lib.errors import NotPermitted
 from tenantry.lib.forms import InvalidInput
 from tenantry.lib.ratelimit import Limit, RateLimiter
 from tenantry.mail.messages import send_password_changed_email, send_password_reset_email, send_verification_email
@@ -375,3 +376,11 @@ async def revoke_other_sessions(
 
 def describe_session_for_log(row: UserSession) -> dict[str, str]:
     return {"ip": row.ip, "user_agent": row.user_agent[:200], "created_at": row.created_at.isoformat()}
+
+
+async def require_staff(db: AsyncSession, actor: Actor) -> User:
+    """Staff-only verbs ask this themselves, whichever route, job or API calls them."""
+    user = await db.get(User, actor.user_id) if actor.user_id else None
+    if user is None or not user.is_staff:
+        raise NotPermitted.on("__all__", "Only support staff can do this.")
+    return user

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import Select, func, or_, select, type_coerce, update
+from sqlalchemy import Select, func, or_, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
@@ -15,8 +15,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from tenantry.access.services import lock_org
 from tenantry.accounts.models import User
-from tenantry.accounts.services import user_target
+from tenantry.accounts.services import require_staff, user_target
 from tenantry.audit.services import Actor, record_event
+from tenantry.db.locks import lock_row
 from tenantry.lib.errors import NotFound
 from tenantry.lib.forms import clean_query_text
 from tenantry.lib.pagination import Page, keyset_page
@@ -66,13 +67,8 @@ async def change_org_metadata(
 async def change_user_metadata(db: AsyncSession, *, user: User, rows: Sequence[MetadataRow], actor: Actor) -> bool:
     """Replace a user's metadata (staff do this). Returns whether anything changed."""
     meta = metadata_from_rows(rows)
-    # Take the row (PostgreSQL: lock it; SQLite: the write lock) before reading what is there.
-    await db.execute(
-        update(User)
-        .where(User.id == user.id)
-        .values(updated_at=User.updated_at)
-        .execution_options(synchronize_session=False)
-    )
+    await require_staff(db, actor)
+    await lock_row(db, User, user.id)  # before reading what is there
     await db.refresh(user, ["meta"])
     before = dict(user.meta or {})
     if serialized(before) == serialized(meta):

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenantry.access.services import lock_org
+from tenantry.accounts.services import require_staff
 from tenantry.audit.models import AuditEvent
 from tenantry.audit.services import Actor, Target, record_event
 from tenantry.lib.clock import utcnow
@@ -80,6 +81,7 @@ async def note_activity(sessionmaker: async_sessionmaker, *, org: Organization) 
 async def restore_organization(db: AsyncSession, *, org_id: UUID, restore_days: int, actor: Actor) -> Organization:
     """Bring a deleted org back exactly as it was: its members, roles, groups and invitations
     were never touched, only hidden. Refused once the restore window has ended."""
+    await require_staff(db, actor)
     await lock_org(db, org_id)  # one restore at a time, and never during the purge of the same org
     org = await db.get(Organization, org_id, populate_existing=True)
     if org is None:

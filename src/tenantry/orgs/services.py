@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.models import MembershipRole, Role
-from tenantry.access.permissions import BuiltinRole
-from tenantry.access.services import lock_org, role_sort_key, template_role
+from tenantry.access.permissions import BuiltinRole, Permission
+from tenantry.access.services import authority, role_sort_key, template_role
 from tenantry.accounts.models import User
 from tenantry.audit.services import Actor, Target, record_event
 from tenantry.config import Settings
@@ -244,7 +244,9 @@ async def delete_organization(
     (orgs/lifecycle.py). The caller typed the slug to confirm."""
     if confirmation.strip().lower() != org.slug:
         raise InvalidInput.on("confirm", f"Type “{org.slug}” exactly to confirm.")
-    await lock_org(db, org.id)  # an invitation being accepted at this moment waits, then sees the org gone
+    # Locks the org (an invitation being accepted now waits, then sees it gone) and asks again,
+    # under the lock, whether the actor may still delete it: demoted in another tab, they can't.
+    await authority(db, org=org, actor=actor, require=Permission.ORG_DELETE)
     await db.refresh(org)
     if org.deleted_at is not None:  # deleted from another tab meanwhile
         return

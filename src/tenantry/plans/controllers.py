@@ -155,9 +155,7 @@ async def _staff_plan_page(
         values = {
             "extra_seats": override.extra_seats if override else 0,
             "feature": list(override.extra_features) if override else [],
-            "ends_on": override.last_day.isoformat()
-            if override and override.ends_at
-            else "",
+            "ends_on": override.last_day.isoformat() if override and override.ends_at else "",
             "note": override.note if override else "",
         }
     return Template(

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.access.models import Role
 from tenantry.access.permissions import Permission
 from tenantry.access.services import authority, lock_org
+from tenantry.accounts.services import require_staff
 from tenantry.audit.services import Actor, record_event
 from tenantry.config import Settings
 from tenantry.groups.models import Group
@@ -201,6 +202,7 @@ async def change_plan(
     if not catalog.knows(plan_key):
         raise InvalidInput.on("plan", "Choose one of the plans listed.")
     if by_staff:
+        await require_staff(db, actor)
         await lock_org(db, org.id)
     else:
         await authority(db, org=org, actor=actor, require=Permission.PLAN_MANAGE)
@@ -261,6 +263,7 @@ async def set_plan_override(
         raise InvalidInput.on("ends_on", "Choose a day within ten years, or leave it empty for no end.")
     if extra_seats == 0 and not extra_features:
         raise InvalidInput.on("extra_seats", "Grant extra seats or at least one feature (or remove the override).")
+    await require_staff(db, actor)
     await lock_org(db, org.id)
     override = await db.scalar(select(PlanOverride).where(PlanOverride.org_id == org.id))
     before = _override_values(override)
@@ -292,6 +295,7 @@ async def set_plan_override(
 async def remove_plan_override(db: AsyncSession, *, org: Organization, actor: Actor) -> bool:
     """The org is back to exactly its plan. Seats or groups it uses beyond the plan stay (nobody
     loses access by it); it just can't add more until it fits again."""
+    await require_staff(db, actor)
     await lock_org(db, org.id)
     override = await db.scalar(select(PlanOverride).where(PlanOverride.org_id == org.id))
     if override is None:

@@ -344,3 +344,17 @@ async def test_support_verbs_refuse_anyone_but_staff_whoever_calls_them(db, worl
         await set_plan_override(db, org=acme, extra_seats=5, extra_features=set(), ends_at=None, note="", actor=olivia)
     with pytest.raises(NotPermitted):
         await change_plan(db, settings=settings, org=acme, plan_key="scale", actor=olivia, by_staff=True)
+
+
+async def test_a_downgrade_that_would_shorten_the_activity_log_is_refused_first(world_factory):
+    async with world_factory(audit_retention_days=90) as (client, world):
+        async with client.test_sessionmaker() as db:
+            from tenantry.orgs.models import OrgSettingsOverrides
+
+            db.add(OrgSettingsOverrides(org_id=world.acme.id, audit_retention_days=3650))
+            await db.execute(delete(Role).where(Role.org_id == world.acme.id))  # Team fits otherwise
+            await db.commit()
+        await sign_in(client, world.olivia)
+        refused = await post_form(client, "/o/acme/plan", {"plan": "team"})
+        assert refused.status_code == 422
+        assert "Team keeps the activity log 90 days, and yours keeps 3650" in text_of(refused.text)

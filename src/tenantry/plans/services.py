@@ -28,7 +28,7 @@ from tenantry.lib.errors import NotPermitted
 from tenantry.lib.forms import InvalidInput
 from tenantry.lib.words import fill, words
 from tenantry.members.models import Membership, MembershipStatus
-from tenantry.orgs.models import Organization
+from tenantry.orgs.models import Organization, OrgSettingsOverrides
 from tenantry.orgs.services import org_target
 from tenantry.plans.catalog import FEATURE_TEXT, MAX_PLAN_SEATS, Feature, Plan, PlanCatalog, load_plan_catalog
 from tenantry.plans.models import PlanOverride
@@ -157,13 +157,19 @@ class Usage:
     seats: int
     groups: int
     custom_roles: int
+    own_retention_days: int | None = None  # the activity log's, if the org chose its own
 
 
 async def usage_of(db: AsyncSession, *, org_id: UUID) -> Usage:
     groups = await db.scalar(select(func.count()).where(Group.org_id == org_id))
     custom_roles = await db.scalar(select(func.count()).where(Role.org_id == org_id))
+    retention = await db.scalar(
+        select(OrgSettingsOverrides.audit_retention_days).where(OrgSettingsOverrides.org_id == org_id)
+    )
     seats = await seats_in_use(db, org_id=org_id)
-    return Usage(seats=seats, groups=int(groups or 0), custom_roles=int(custom_roles or 0))
+    return Usage(
+        seats=seats, groups=int(groups or 0), custom_roles=int(custom_roles or 0), own_retention_days=retention
+    )
 
 
 class DowngradeBlocked(InvalidInput):
@@ -174,9 +180,16 @@ class DowngradeBlocked(InvalidInput):
         self.problems = problems
 
 
-def downgrade_problems(usage: Usage, target: Entitlements) -> list[str]:
+def downgrade_problems(usage: Usage, target: Entitlements, *, deployment_retention_days: int | None) -> list[str]:
     """What the org must change before `target` can hold it; empty: the change can go ahead."""
     problems = []
+    kept, default = usage.own_retention_days, deployment_retention_days
+    # Not a limit of the new plan but history the next purge would delete: said before, not after.
+    if kept and default is not None and default < kept and not target.has(Feature.AUDIT_RETENTION):
+        problems.append(
+            f"{target.plan.name} keeps the activity log {default} days, and yours keeps {kept}: export "
+            "what you need, then set its retention back to the default in the settings' policies."
+        )
     limit = target.plan_seat_limit
     if limit is not None and usage.seats > limit:
         over = usage.seats - limit
@@ -213,7 +226,9 @@ async def change_plan(
     override = await db.scalar(select(PlanOverride).where(PlanOverride.org_id == org.id))
     target = entitlements_for(catalog, org, override)
     target = Entitlements(plan=catalog.get(plan_key), override=target.override, own_cap=org.seat_limit)
-    problems = downgrade_problems(await usage_of(db, org_id=org.id), target)
+    problems = downgrade_problems(
+        await usage_of(db, org_id=org.id), target, deployment_retention_days=settings.audit_retention_days
+    )
     if problems:
         raise DowngradeBlocked(target.plan, problems)
     org.plan_key = plan_key

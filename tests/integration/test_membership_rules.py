@@ -423,3 +423,22 @@ async def test_create_or_join_lists_invitations_only_to_a_confirmed_address_and_
             await db.commit()
         page = text_of((await client.get("/orgs/start")).text)
         assert "Acme" in page and "Globex" not in page
+
+
+async def test_a_personal_workspace_handed_over_is_nobodys_personal_one(world_factory):
+    async with world_factory(personal_workspaces=True) as (client, world):
+        await post_form(client, "/signup", {"name": "Pat", "email": "pat@example.com", "password": PASSWORD})
+        async with client.test_sessionmaker() as db:
+            pat = await db.scalar(select(User).where(User.email == "pat@example.com"))
+            await db.execute(update(User).where(User.id == pat.id).values(email_verified_at=utcnow()))
+            [org_id] = await db.scalars(select(PersonalWorkspace.org_id).where(PersonalWorkspace.user_id == pat.id))
+            org = await db.get(Organization, org_id)
+            await join_directly(db, org, world.mia)
+            slug = org.slug
+        await sign_in(client, pat)
+        done = await post_form(client, f"/o/{slug}/settings/transfer", {"email": world.mia.email})
+        assert done.status_code == 200, done.text[:300]
+        async with client.test_sessionmaker() as db:
+            assert await count(db, PersonalWorkspace, PersonalWorkspace.org_id == org_id) == 0
+            [event] = await events(db, "org.ownership_transferred")
+            assert event.after["personal_workspace"] is False

@@ -30,7 +30,7 @@ from tenantry.lib.words import words
 from tenantry.members.models import Membership, MembershipStatus
 from tenantry.members.rules import check_not_their_last, check_room_for, has_no_other_org
 from tenantry.members.services import membership_target
-from tenantry.orgs.models import Organization
+from tenantry.orgs.models import Organization, PersonalWorkspace
 from tenantry.plans.services import free_seats, seat_limit_message
 
 
@@ -220,6 +220,9 @@ async def transfer_ownership(db: AsyncSession, *, org: Organization, email: str,
     )
     if has_admin is None:
         db.add(MembershipRole(membership_id=mine.id, role_id=admin.id))
+    # Handed over, a personal workspace is nobody's personal one any more: an ordinary org that
+    # counts toward its members' limits like any other.
+    personal = await db.execute(delete(PersonalWorkspace).where(PersonalWorkspace.org_id == org.id))
     record_event(
         db,
         actor=actor,
@@ -227,7 +230,8 @@ async def transfer_ownership(db: AsyncSession, *, org: Organization, email: str,
         org_id=org.id,
         target=membership_target(new_owner_membership, new_owner),
         before={"owner": actor.label},
-        after={"owner": new_owner.email, "previous_owner_role": "admin"},
+        after={"owner": new_owner.email, "previous_owner_role": "admin"}
+        | ({"personal_workspace": False} if personal.rowcount else {}),
     )
     await db.flush()
     return new_owner

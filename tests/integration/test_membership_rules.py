@@ -442,3 +442,15 @@ async def test_a_personal_workspace_handed_over_is_nobodys_personal_one(world_fa
             assert await count(db, PersonalWorkspace, PersonalWorkspace.org_id == org_id) == 0
             [event] = await events(db, "org.ownership_transferred")
             assert event.after["personal_workspace"] is False
+
+
+async def test_restoring_an_org_tells_support_who_is_now_over_the_limit(world_factory):
+    async with world_factory(max_orgs_per_user=1) as (client, world):
+        async with client.test_sessionmaker() as db:
+            await db.execute(update(Organization).where(Organization.id == world.acme.id).values(deleted_at=utcnow()))
+            await join_directly(db, world.globex, world.mia)  # Acme gone: Mia had room for Globex
+        await sign_in(client, world.sam)
+        restored = await post_form(client, f"/staff/orgs/{world.acme.id}/restore", follow_redirects=True)
+        page = text_of(restored.text)
+        assert "Acme is restored" in page
+        assert "Mia Member now belongs to more organizations than the limit of 1" in page

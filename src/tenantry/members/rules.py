@@ -59,6 +59,25 @@ async def counted_orgs(db: AsyncSession, *, user_id: UUID, except_org_id: UUID |
     return int(await db.scalar(statement) or 0)
 
 
+async def members_over_the_limit(db: AsyncSession, settings: Settings, *, org_id: UUID) -> list[str]:
+    """Members of this org who belong to more orgs than TENANTRY_MAX_ORGS_PER_USER allows, by
+    name. It happens when support restores a deleted org after they joined others meanwhile:
+    the restore goes ahead (nobody is thrown out), and support is told who is over."""
+    limit = settings.max_orgs_per_user
+    if limit is None:
+        return []
+    members = select(Membership.user_id).where(Membership.org_id == org_id)
+    rows = await db.scalars(
+        select(User.name)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.user_id.in_(members), _not_personal_of(Membership.user_id), _org_is_live())
+        .group_by(User.id, User.name)
+        .having(func.count() > limit)
+        .order_by(User.name)
+    )
+    return list(rows)
+
+
 async def active_orgs_besides(db: AsyncSession, *, user_id: UUID, org_id: UUID) -> int:
     """The person's other active memberships (what TENANTRY_REQUIRE_ORG needs one of)."""
     statement = select(func.count()).where(

@@ -20,7 +20,7 @@ from tenantry.invitations.services import invitation_token_in, pending_invitatio
 from tenantry.lib.forms import FormErrors, InvalidInput, form_values, parse_form, submit_form
 from tenantry.lib.words import words
 from tenantry.members.lifecycle import leave_org, transfer_ownership
-from tenantry.members.rules import room_left
+from tenantry.members.rules import members_over_the_limit, room_left
 from tenantry.members.services import count_active_members
 from tenantry.orgs import lifecycle, services
 from tenantry.orgs.context import OrgContext
@@ -489,6 +489,15 @@ class DeletedOrgsController(Controller):
         except InvalidInput as exc:
             return await _deleted_orgs_page(db_session, settings, errors=exc.errors, status=exc.status)
         flash(request, f"{org.name} is restored: its members are back in /o/{org.slug}.", category="success")
+        over = await members_over_the_limit(db_session, settings, org_id=org.id)
+        if over:
+            shown = ", ".join(over[:10]) + (f" and {len(over) - 10} more" if len(over) > 10 else "")
+            flash(
+                request,
+                f"{shown} now belong{'s' if len(over) == 1 else ''} to more {words().orgs} than the limit of "
+                f"{settings.max_orgs_per_user} (they joined others meanwhile); they can leave one.",
+                category="info",
+            )
         return see_other("/staff/orgs/deleted")
 
 

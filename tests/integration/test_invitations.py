@@ -15,7 +15,6 @@ from tenantry.audit.services import Actor
 from tenantry.groups.models import GroupMember
 from tenantry.invitations.models import Invitation, InvitationGroup, InvitationRole, InvitationStatus
 from tenantry.invitations.services import accept_invitation
-from tenantry.lib.forms import InvalidInput
 from tenantry.lib.tokens import hash_token
 from tenantry.mail.models import OutboxMessage
 from tenantry.members.models import Membership, MembershipStatus
@@ -23,6 +22,7 @@ from tenantry.orgs.models import Organization
 from tests.clock import travel
 from tests.integration.conftest import (
     PASSWORD,
+    accept_all_at_once,
     count,
     events,
     field_error,
@@ -485,20 +485,7 @@ async def test_twenty_acceptances_at_once_fill_exactly_the_five_free_seats(sessi
     await set_seats(db, 3 + 5)  # three members now: five may join (set directly, past the pending invitations)
     await db.commit()
 
-    async def accept(user_id, token):
-        async with sessionmaker() as session:
-            user = await session.get(User, user_id)
-            try:
-                actor = Actor(user_id=user_id, label="j")
-                await accept_invitation(session, settings=settings, token=token, user=user, actor=actor)
-            except InvalidInput as exc:
-                await session.rollback()
-                return " ".join(exc.errors.values())
-            await asyncio.sleep(0.01)
-            await session.commit()
-            return "joined"
-
-    results = await asyncio.gather(*(accept(user.id, token) for user, token in zip(users, tokens, strict=True)))
+    results = await accept_all_at_once(sessionmaker, settings, [(u.id, t) for u, t in zip(users, tokens, strict=True)])
     assert results.count("joined") == 5, results
     assert {r for r in results if r != "joined"} == {
         "Acme has no free seat: all 8 are taken. Ask whoever invited you to free one."

@@ -21,7 +21,15 @@ from tenantry.plans.catalog import STANDARD, load_plan_catalog
 from tenantry.plans.models import PlanOverride
 from tests.clock import travel
 from tests.conftest import base_settings
-from tests.integration.conftest import count, events, field_error, make_invitation, post_form, sign_in
+from tests.integration.conftest import (
+    accept_all_at_once,
+    count,
+    events,
+    field_error,
+    make_invitation,
+    post_form,
+    sign_in,
+)
 from tests.integration.test_invitations import text_of
 
 
@@ -292,14 +300,9 @@ async def test_the_purge_keeps_each_org_to_its_own_window_only_while_its_plan_al
 
 async def test_a_plan_seat_limit_holds_when_many_accept_at_once(sessionmaker, world, db, settings):
     """Team has 10 seats: with three members, seven of twenty simultaneous acceptances get in."""
-    import asyncio
 
     from sqlalchemy import func
 
-    from tenantry.accounts.models import User
-    from tenantry.audit.services import Actor
-    from tenantry.invitations.services import accept_invitation
-    from tenantry.lib.forms import InvalidInput
     from tenantry.members.models import Membership, MembershipStatus
     from tests.integration.conftest import make_user
 
@@ -312,20 +315,7 @@ async def test_a_plan_seat_limit_holds_when_many_accept_at_once(sessionmaker, wo
     await db.execute(delete(Role).where(Role.org_id == world.acme.id))  # Team has no custom roles
     await put_acme_on(db, "team", world)
 
-    async def accept(user_id, token):
-        async with sessionmaker() as session:
-            user = await session.get(User, user_id)
-            try:
-                actor = Actor(user_id=user_id, label="j")
-                await accept_invitation(session, settings=settings, token=token, user=user, actor=actor)
-            except InvalidInput:
-                await session.rollback()
-                return "refused"
-            await asyncio.sleep(0.01)
-            await session.commit()
-            return "joined"
-
-    results = await asyncio.gather(*(accept(u.id, t) for u, t in zip(users, tokens, strict=True)))
+    results = await accept_all_at_once(sessionmaker, settings, [(u.id, t) for u, t in zip(users, tokens, strict=True)])
     assert results.count("joined") == 7, results
     active = await db.scalar(
         select(func.count()).where(Membership.org_id == world.acme.id, Membership.status == MembershipStatus.ACTIVE)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tenantry.accounts.staff import create_staff_account
-from tests.conftest import base_settings
-from tests.e2e.conftest import PASSWORD, look, run_async, sign_in, sign_up, unique_email, watch_console
+from tests.e2e.conftest import look, make_staff, sign_in, sign_up, unique_email, watch_console
 
 
 def test_an_admin_edits_metadata_and_staff_find_the_org_by_it(page: Page, server):
@@ -38,12 +36,7 @@ def test_an_admin_edits_metadata_and_staff_find_the_org_by_it(page: Page, server
     expect(page.get_by_label("Key, row 3")).to_have_value("")
     look(page, "71-metadata-saved")
 
-    staff_email = unique_email("sam")
-    run_async(
-        lambda: create_staff_account(
-            base_settings(server.database_url), email=staff_email, name="Sam Support", role="support", password=PASSWORD
-        )
-    )
+    staff_email = make_staff(server)
     page.context.clear_cookies()
     sign_in(page, staff_email)
     page.goto("/staff/activity")

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.sql.elements import ColumnElement
 
-from tenantry.access.services import lock_org
+from tenantry.access.permissions import Permission
+from tenantry.access.services import authority
 from tenantry.accounts.models import User
 from tenantry.accounts.services import require_staff, user_target
 from tenantry.audit.services import Actor, record_event
@@ -44,7 +45,9 @@ async def change_org_metadata(
     """Replace the org's metadata with what the rows say. Returns whether anything changed;
     InvalidInput (and nothing changed) when any row is wrong or the whole is over 16 KB."""
     meta = metadata_from_rows(rows)
-    await lock_org(db, org.id)  # two editors saving at once: the second starts from the first's result
+    # Locks the org (two editors saving at once: the second starts from the first's result) and
+    # asks, under the lock, whether the actor still manages it.
+    await authority(db, org=org, actor=actor, require=Permission.ORG_MANAGE)
     await db.refresh(org, ["meta"])
     before = dict(org.meta or {})
     if serialized(before) == serialized(meta):

@@ -32,6 +32,8 @@ from tenantry.lib.words import words
 from tenantry.orgs.models import Organization, OrgSettingsOverrides
 from tenantry.orgs.services import org_target
 from tenantry.plans.catalog import Feature
+from tenantry.plans.models import PlanOverride
+from tenantry.plans.services import entitlements_for, load_entitlements, plan_catalog, unavailable_sentence
 
 # The same range the invitation form offers an inviter.
 MIN_EXPIRY_DAYS, MAX_EXPIRY_DAYS = 1, 30
@@ -229,8 +231,6 @@ async def _retention_choice(
 ) -> int | None:
     """An org's own retention is for plans that include it. Without the feature the form can't
     send one (what was set stays, unused); a request that tries anyway is refused."""
-    from tenantry.plans.services import load_entitlements, plan_catalog, unavailable_sentence
-
     entitlements = await load_entitlements(db, settings, org)
     if entitlements.has(Feature.AUDIT_RETENTION):
         return wanted
@@ -242,9 +242,6 @@ async def _retention_choice(
 
 async def retention_overrides(db: AsyncSession, settings: Settings) -> dict[UUID, int]:
     """The orgs whose own retention applies (set, and their plan includes it): org id -> days."""
-    from tenantry.plans.models import PlanOverride
-    from tenantry.plans.services import entitlements_for, plan_catalog
-
     catalog = plan_catalog(settings)
     rows = await db.execute(
         select(Organization, OrgSettingsOverrides.audit_retention_days, PlanOverride)

@@ -34,6 +34,26 @@ def _end_of_day(day: datetime.date | None) -> datetime.datetime | None:
     return datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(), tzinfo=datetime.UTC)
 
 
+async def _submit_plan_change(
+    request: Request, db: AsyncSession, settings: Settings, org: Organization, actor: Actor, *, by_staff: bool
+) -> dict | None:
+    """Move the org to the posted plan and say so; or, refused, what the page shows beside the form."""
+    data, errors = parse_form(ChangePlanForm, await request.form())
+    try:
+        if data is None:
+            raise InvalidInput(errors)
+        changed = await services.change_plan(
+            db, settings=settings, org=org, plan_key=data.plan, actor=actor, by_staff=by_staff
+        )
+    except services.DowngradeBlocked as exc:
+        return {"errors": exc.errors, "problems": exc.problems, "status": exc.status}
+    except InvalidInput as exc:
+        return {"errors": exc.errors, "status": exc.status}
+    plan = services.plan_catalog(settings).get(org.plan_key)
+    flash(request, f"{org.name} is now on the {plan.name} plan." if changed else "Nothing to change.", "success")
+    return None
+
+
 async def _plan_page(
     db: AsyncSession,
     settings: Settings,
@@ -77,21 +97,9 @@ class PlanController(Controller):
         self, request: Request, db_session: AsyncSession, settings: Settings, org_context: OrgContext, actor: Actor
     ) -> Template | Redirect:
         org = org_context.org
-        data, errors = parse_form(ChangePlanForm, await request.form())
-        try:
-            if data is None:
-                raise InvalidInput(errors)
-            changed = await services.change_plan(
-                db_session, settings=settings, org=org, plan_key=data.plan, actor=actor
-            )
-        except services.DowngradeBlocked as exc:
-            return await _plan_page(
-                db_session, settings, org_context, errors=exc.errors, problems=exc.problems, status=exc.status
-            )
-        except InvalidInput as exc:
-            return await _plan_page(db_session, settings, org_context, errors=exc.errors, status=exc.status)
-        plan = services.plan_catalog(settings).get(org.plan_key)
-        flash(request, f"{org.name} is now on the {plan.name} plan." if changed else "Nothing to change.", "success")
+        refused = await _submit_plan_change(request, db_session, settings, org, actor, by_staff=False)
+        if refused is not None:
+            return await _plan_page(db_session, settings, org_context, **refused)
         return see_other(f"/o/{org.slug}/plan")
 
     @post("/seats", opt={"permission": Permission.PLAN_MANAGE})
@@ -227,19 +235,7 @@ class StaffPlanController(Controller):
         self, request: Request, db_session: AsyncSession, settings: Settings, user: User, actor: Actor, org_id: UUID
     ) -> Template | Redirect:
         org, override = await _staff_org(db_session, user, org_id)
-        data, errors = parse_form(ChangePlanForm, await request.form())
-        try:
-            if data is None:
-                raise InvalidInput(errors)
-            changed = await services.change_plan(
-                db_session, settings=settings, org=org, plan_key=data.plan, actor=actor, by_staff=True
-            )
-        except services.DowngradeBlocked as exc:
-            return await _staff_plan_page(
-                db_session, settings, org, override, errors=exc.errors, problems=exc.problems, status=exc.status
-            )
-        except InvalidInput as exc:
-            return await _staff_plan_page(db_session, settings, org, override, errors=exc.errors, status=exc.status)
-        plan = services.plan_catalog(settings).get(org.plan_key)
-        flash(request, f"{org.name} is now on the {plan.name} plan." if changed else "Nothing to change.", "success")
+        refused = await _submit_plan_change(request, db_session, settings, org, actor, by_staff=True)
+        if refused is not None:
+            return await _staff_plan_page(db_session, settings, org, override, **refused)
         return see_other(f"/staff/orgs/{org.id}/plan")

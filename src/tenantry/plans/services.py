@@ -9,7 +9,7 @@ stops counting at that moment without any job running.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 from sqlalchemy import func, select
@@ -224,8 +224,7 @@ async def change_plan(
     if current.key == plan_key:
         return False
     override = await db.scalar(select(PlanOverride).where(PlanOverride.org_id == org.id))
-    target = entitlements_for(catalog, org, override)
-    target = Entitlements(plan=catalog.get(plan_key), override=target.override, own_cap=org.seat_limit)
+    target = replace(entitlements_for(catalog, org, override), plan=catalog.get(plan_key))
     problems = downgrade_problems(
         await usage_of(db, org_id=org.id), target, deployment_retention_days=settings.audit_retention_days
     )

@@ -40,6 +40,8 @@ from tenantry.orgs.controllers import DeletedOrgsController, OrgController, Orgs
 from tenantry.orgs.middleware import SwitcherMiddleware
 from tenantry.plans.controllers import PlanController, StaffPlanController
 from tenantry.runtime import Runtime
+from tenantry.support.controllers import ImpersonationController, OrgSupportController
+from tenantry.support.web import ImpersonationTrail, refuse_changes_while_impersonating
 from tenantry.web.dependencies import DEPENDENCIES
 from tenantry.web.errors import EXCEPTION_HANDLERS
 from tenantry.web.guards import require_an_org, require_user
@@ -92,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             RolesController,
             PermissionsController,
             PlanController,
+            OrgSupportController,
         ],
         guards=[require_org_access],
         dependencies={"org_context": Provide(provide_org_context, sync_to_thread=False)},
@@ -111,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             StaffOrgsController,
             StaffUsersController,
             DeletedOrgsController,
+            ImpersonationController,
             org_router,
             logo,
             accent_css,
@@ -161,6 +165,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             flash_cookie.middleware,
             DefineMiddleware(SessionAuthMiddleware, exclude=ANONYMOUS_PATHS),
             SwitcherMiddleware(),
+            DefineMiddleware(ImpersonationTrail),
         ],
         csrf_config=CSRFConfig(
             secret=settings.effective_secret_key,
@@ -170,7 +175,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_samesite="lax",
             header_name="x-csrftoken",
         ),
-        guards=[require_user, require_an_org],
+        guards=[require_user, refuse_changes_while_impersonating, require_an_org],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[security_headers_hook(hsts=settings.serves_https)],

@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     # Members must sign in again this many hours after signing in to reach an org; empty: no extra limit.
     org_session_hours: int | None = Field(default=None, ge=1)
     members_see_each_other: bool = True
+    # Whether support staff may view an org as its members do: allowed, approval (an owner approves
+    # each request) or refused (a support-admin's break-glass entry only). Each org may choose.
+    support_access: Literal["allowed", "approval", "refused"] = "allowed"
 
     @field_validator("org_session_hours", mode="before")
     @classmethod

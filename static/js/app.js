@@ -118,7 +118,22 @@
     if (invalid) invalid.focus();
   }
 
+  // The impersonation banner's time left; when it runs out, the next page is the staff's own.
+  function startCountdown() {
+    const label = document.querySelector("[data-countdown]");
+    if (!label) return;
+    const ends = Date.parse(label.getAttribute("data-countdown"));
+    function tick() {
+      const minutes = Math.ceil((ends - Date.now()) / 60000);
+      if (minutes <= 0) { window.location.reload(); return; }
+      label.textContent = minutes + (minutes === 1 ? " minute" : " minutes") + " left";
+      window.setTimeout(tick, 15000);
+    }
+    tick();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    startCountdown();
     localizeTimes(document);
     wireColorFields(document);
     focusFirstError();
@@ -126,7 +141,10 @@
   document.addEventListener("htmx:afterSwap", function (event) { localizeTimes(event.target); });
 
   // A failed htmx request says so instead of doing nothing.
-  document.addEventListener("htmx:responseError", function () { showProblem("That didn't work. Reload the page and try again."); });
+  document.addEventListener("htmx:responseError", function (event) {
+    const problem = event.detail.xhr && event.detail.xhr.getResponseHeader("X-Problem");
+    showProblem(problem ? decodeURIComponent(problem) : "That didn't work. Reload the page and try again.");
+  });
   document.addEventListener("htmx:sendError", function () { showProblem("The server can't be reached. Check your connection and try again."); });
   function showProblem(text) {
     const region = document.getElementById("flashes");

@@ -27,6 +27,9 @@ from tenantry.audit.services import Actor
 from tenantry.config import Settings
 from tenantry.lib.forms import InvalidInput, form_values, parse_form, submit_form
 from tenantry.lib.ratelimit import RateLimiter
+from tenantry.support.models import EndCause
+from tenantry.support.services import end_impersonation
+from tenantry.support.web import DURING_IMPERSONATION, impersonation_of
 from tenantry.web.guards import REACHABLE_WITHOUT_ORG
 from tenantry.web.responses import safe_next, see_other
 
@@ -158,7 +161,7 @@ class AuthController(Controller):
             status_code=status,
         )
 
-    @post("/logout", opt={REACHABLE_WITHOUT_ORG: True})
+    @post("/logout", opt={REACHABLE_WITHOUT_ORG: True, DURING_IMPERSONATION: True})
     async def logout(
         self,
         request: Request,
@@ -168,6 +171,10 @@ class AuthController(Controller):
         settings: Settings,
         actor: Actor,
     ) -> Redirect:
+        live = impersonation_of(request)
+        if live is not None:  # the staff member signs out: their impersonation ends first, on record
+            await end_impersonation(db_session, impersonation_id=live.row.id, actor=actor, cause=EndCause.ENDED)
+            user, actor = live.staff, live.as_staff(actor)
         await services.sign_out(db_session, session_id=user_session.id, user=user, actor=actor)
         flash(request, "You have signed out.", category="info")
         # "Sign out and continue" (switching account on a join link) goes back to where it was.

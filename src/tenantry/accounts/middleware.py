@@ -2,16 +2,20 @@
 
 Anonymous requests pass through with ``user`` None; the `require_user` guard decides where an
 account is needed. A session that timed out is remembered on the request so the sign-in page
-can say so.
+can say so. A staff browser in a live impersonation is the customer for the request (the staff
+member rides along in ``request.state.impersonation``); one whose impersonation just ran out is
+the staff member again, and told so.
 """
 
 from __future__ import annotations
 
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.plugins.flash import flash
 
 from tenantry.accounts.sessions import SESSION_COOKIE, resume_session
 from tenantry.runtime import runtime_of
+from tenantry.support.services import resume_impersonation
 
 
 class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
@@ -23,6 +27,17 @@ class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
         client_ip = connection.client.host if connection.client else ""
         async with runtime.sessionmaker() as db:
             resumed = await resume_session(db, token, settings=runtime.settings, ip=client_ip)
+            if resumed and resumed.user.is_staff:
+                live, expired = await resume_impersonation(db, session=resumed.session, staff=resumed.user)
+                if live is not None:
+                    connection.state.impersonation = live
+                    return AuthenticationResult(user=live.target, auth=resumed.session)
+                if expired is not None:
+                    flash(
+                        connection,
+                        "Your impersonation ended: its time ran out. You are yourself again.",
+                        category="info",
+                    )
         if resumed is False:
             connection.state.session_expired = True
         if not resumed:

@@ -33,6 +33,7 @@ _SETTING_NAMES = {
     "session_hours": "the hours before members sign in again",
     "audit_retention_days": "the days the activity log is kept",
     "members_see_each_other": "whether members see each other",
+    "support_access": "support access",
 }
 
 
@@ -85,6 +86,32 @@ def _restorable_until(event: AuditEvent) -> str:
     except ValueError:
         when = None
     return f" (restorable until {when:%-d %b %Y})" if when else ""
+
+
+def _quoted_reason(event: AuditEvent, key: str = "reason") -> str:
+    after = event.after or {}
+    reason = f": “{after[key]}”" if after.get(key) else ""
+    ticket = f" (ticket {after['ticket']})" if after.get("ticket") else ""
+    return reason + ticket
+
+
+def _impersonation_started(event: AuditEvent) -> str:
+    after = event.after or {}
+    mode = f"with write access ({after.get('write_reason')})" if after.get("write") else "read-only"
+    return (
+        f"started viewing as {event.target_label}, {mode}, for up to {_value(event, 'after', 'minutes')} minutes"
+        f"{_quoted_reason(event)}"
+    )
+
+
+def _minutes(event: AuditEvent) -> str:
+    minutes = (event.after or {}).get("minutes", 0)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def _request_made(event: AuditEvent) -> str:
+    after = event.after or {}
+    return f"opened {after.get('method', '')} {after.get('path', '')} → {after.get('status', '')}"
 
 
 # action -> what follows the actor's name; {target} is the event's target label, {org} the
@@ -152,6 +179,18 @@ PHRASES: dict[str, str | Callable[[AuditEvent], str]] = {
     "user.other_sessions_revoked": "signed out all their other browsers",
     "user.staff_created": "created the staff account {target}",
     "user.metadata_changed": lambda e: f"changed the metadata of {e.target_label}{_metadata_keys(e)}",
+    "support.impersonation_started": _impersonation_started,
+    "support.impersonation_ended": lambda e: f"stopped viewing as {e.target_label} after {_minutes(e)}",
+    "support.impersonation_expired": lambda e: (
+        f"stopped viewing as {e.target_label}: the time ran out after {_minutes(e)}"
+    ),
+    "support.request": _request_made,
+    "support.break_glass": lambda e: (
+        f"entered the {words().org} although support access is off (break-glass){_quoted_reason(e)}"
+    ),
+    "support.access_requested": lambda e: f"asked the owners for support access{_quoted_reason(e)}",
+    "support.access_approved": lambda e: f"let {e.target_label} of support in for {_value(e, 'after', 'hours')} hours",
+    "support.access_refused": "refused support access to {target}",
 }
 
 
@@ -184,6 +223,7 @@ ACTION_GROUPS = {
     "role": "Roles",
     "group": "Groups",
     "user": "Account",
+    "support": "Support",
 }
 
 

@@ -14,5 +14,6 @@ from tenantry.mail import models as mail_models  # noqa: F401
 from tenantry.members import models as members_models  # noqa: F401
 from tenantry.orgs import models as orgs_models  # noqa: F401
 from tenantry.plans import models as plans_models  # noqa: F401
+from tenantry.support import models as support_models  # noqa: F401
 
 metadata = orm_registry.metadata

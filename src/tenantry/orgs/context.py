@@ -32,6 +32,8 @@ from tenantry.plans.catalog import Feature, PlanCatalog
 from tenantry.plans.models import PlanOverride
 from tenantry.plans.services import Entitlements, entitlements_for, plan_catalog, unavailable_sentence
 from tenantry.runtime import Runtime, runtime_of
+from tenantry.support.services import refusal_for
+from tenantry.support.web import impersonation_of
 from tenantry.web.errors import Moved
 
 PERMISSION_OPT = "permission"
@@ -100,11 +102,18 @@ async def require_org_access(connection: ASGIConnection, handler: BaseRouteHandl
     org, membership, overrides, plan_override = row
     if membership is None:
         raise NotFoundException()
-    await note_activity(runtime.sessionmaker, org=org)
+    live = impersonation_of(connection)
+    if live is None:  # support looking around is not the customer's activity
+        await note_activity(runtime.sessionmaker, org=org)
     if org.slug != slug:  # /o/ACME -> /o/acme
         raise Moved(_replace_slug(connection, slug, org.slug))
     org_settings = org_settings_of(runtime.settings, org, overrides)
-    await _check_session_age(connection, runtime, org=org, org_settings=org_settings)
+    if live is not None:
+        refusal = await refusal_for(db, live=live, org=org, policy=org_settings.support_access.value)
+        if refusal:
+            raise PermissionDeniedException(detail=refusal)
+    else:  # the org's sign-in age applies to its members' own sessions, not a staff browser's
+        await _check_session_age(connection, runtime, org=org, org_settings=org_settings)
     permissions = apply_policies(await effective_permissions(db, user_id=user.id, org_id=org.id), org_settings)
     catalog = plan_catalog(runtime.settings)
     entitlements = entitlements_for(catalog, org, plan_override)
@@ -124,7 +133,7 @@ async def require_org_access(connection: ASGIConnection, handler: BaseRouteHandl
     if feature is not None and not entitlements.has(feature):
         plan_url = f"/o/{org.slug}/plan" if permissions.has(Permission.PLAN_MANAGE) else None
         raise FeatureUnavailable(unavailable_sentence(catalog, entitlements, feature), plan_url=plan_url)
-    if connection.method == "GET" and user.last_org_id != org.id:
+    if connection.method == "GET" and user.last_org_id != org.id and live is None:
         await remember_last_org(db, user_id=user.id, org_id=org.id)
         user.last_org_id = org.id
 

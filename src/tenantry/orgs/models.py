@@ -108,3 +108,5 @@ class OrgSettingsOverrides(DefaultBase):
     members_see_each_other: Mapped[bool | None] = mapped_column(Boolean, default=None)
     # Kept for the activity log's retention per org (no page yet).
     audit_retention_days: Mapped[int | None] = mapped_column(Integer, default=None)
+    # "Support access" (support/models.py SupportAccess); NULL: TENANTRY_SUPPORT_ACCESS.
+    support_access: Mapped[str | None] = mapped_column(String(16), default=None)

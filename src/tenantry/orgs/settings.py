@@ -67,6 +67,8 @@ class OrgSettings:
     # Days the activity log keeps events (None: forever); an org's own only counts while its plan
     # includes audit_retention (see retention_overrides).
     audit_retention_days: Setting[int | None]
+    # Whether support staff may view the org as its members do (support/models.py SupportAccess).
+    support_access: Setting[str]
     # The default role is organizations.default_role_id (None: this deployment role template).
     default_role_id: UUID | None
     deployment_default_role: str
@@ -92,6 +94,7 @@ def org_settings_of(settings: Settings, org: Organization, row: OrgSettingsOverr
         session_hours=_pick(row.session_hours, settings.org_session_hours),
         members_see_each_other=_pick(row.members_see_each_other, settings.members_see_each_other),
         audit_retention_days=_pick(row.audit_retention_days, settings.audit_retention_days),
+        support_access=_pick(row.support_access, settings.support_access),
         default_role_id=org.default_role_id,
         deployment_default_role=settings.default_role,
     )

@@ -15,15 +15,21 @@ from tenantry.config import Settings
 from tenantry.lib.ratelimit import RateLimiter
 from tenantry.lib.request_id import request_id
 from tenantry.runtime import runtime_of
+from tenantry.support.web import impersonation_of
 
 
 def actor_for(request: Request) -> Actor:
     user: User | None = request.scope.get("user")
+    ip = request.client.host if request.client else ""
+    user_agent = request.headers.get("user-agent", "")
+    live = impersonation_of(request)
+    if live is not None:  # the customer acts, and the staff member behind them is on record
+        return live.actor(ip=ip, user_agent=user_agent, request_id=request_id(request.scope))
     return Actor(
         user_id=user.id if user else None,
         label=actor_label(user) if user else "",
-        ip=request.client.host if request.client else "",
-        user_agent=request.headers.get("user-agent", ""),
+        ip=ip,
+        user_agent=user_agent,
         request_id=request_id(request.scope),
     )
 

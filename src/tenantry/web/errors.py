@@ -24,6 +24,7 @@ from tenantry.lib.forms import InvalidInput
 from tenantry.lib.ratelimit import RateLimited
 from tenantry.lib.request_id import request_id
 from tenantry.lib.words import words
+from tenantry.support.web import ReadOnlyImpersonation
 from tenantry.web.guards import START_PATH, NeedsAnOrg
 
 logger = logging.getLogger("tenantry")
@@ -82,6 +83,18 @@ def forbidden(request: Request, exc: PermissionDeniedException) -> Response | Te
             detail="For your safety, forms stop working after a while or when cookies are cleared. "
             "Go back, reload the page and submit again.",
         )
+    if isinstance(exc, ReadOnlyImpersonation):
+        response = _page(
+            request,
+            "errors/error.html",
+            HTTP_403_FORBIDDEN,
+            title="Read-only: nothing was changed",
+            detail=str(exc.detail),
+            back_url=_same_site_referer(request),
+        )
+        # An htmx request shows it in the page (app.js); quoted, since a name may be any Unicode.
+        response.headers["X-Problem"] = quote(str(exc.detail))
+        return response
     plan_url = getattr(exc, "plan_url", False)
     if plan_url is not False:  # a feature the org's plan lacks
         return _page(

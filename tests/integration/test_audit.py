@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -11,7 +12,9 @@ from sqlalchemy import select
 from tenantry.access.models import Role
 from tenantry.accounts.models import UserSession
 from tenantry.audit.models import AuditEvent
+from tenantry.lib.clock import utcnow
 from tenantry.plans.models import PlanOverride
+from tenantry.support.models import Impersonation, SupportAccessRequest
 from tests.integration.conftest import PASSWORD, World, count, csrf_token, make_invitation, sign_in
 from tests.integration.test_orgs import image_bytes
 from tests.integration.test_route_table import UNSAFE, endpoints
@@ -62,7 +65,11 @@ def staff_plan(rest: str, *, with_override: bool = False):
 def at(template: str):
     async def path(world: World, db) -> str:
         return template.format(
-            developer=world.developer.id, engineering=world.engineering.id, adam=world.memberships["adam"].id
+            developer=world.developer.id,
+            engineering=world.engineering.id,
+            adam=world.memberships["adam"].id,
+            acme=world.acme.id,
+            mia_user=world.mia.id,
         )
 
     return path
@@ -133,6 +140,47 @@ def of_mia(verb: str):
         return f"/o/acme/members/{world.memberships['mia'].id}/{verb}"
 
     return path
+
+
+IMPERSONATION = {"reason": "Looking at the members page for a ticket", "minutes": "30"}
+
+
+async def acme_in_approval(world: World, db) -> str:
+    from tenantry.orgs.models import OrgSettingsOverrides
+
+    db.add(OrgSettingsOverrides(org_id=world.acme.id, support_access="approval"))
+    await db.commit()
+    return f"/staff/orgs/{world.acme.id}/access-requests"
+
+
+def support_request(verb: str):
+    async def path(world: World, db) -> str:
+        request = SupportAccessRequest(org_id=world.acme.id, staff_user_id=world.sam.id, reason="Ticket SUP-1 here")
+        db.add(request)
+        await db.commit()
+        return f"/o/acme/settings/support/requests/{request.id}/{verb}"
+
+    return path
+
+
+async def in_an_impersonation(world: World, db) -> str:
+    """Sam's browser (signed in just before) views Acme as Olivia."""
+    session = await db.scalar(
+        select(UserSession).where(UserSession.user_id == world.sam.id).order_by(UserSession.created_at.desc())
+    )
+    db.add(
+        Impersonation(
+            staff_user_id=world.sam.id,
+            staff_session_id=session.id,
+            target_user_id=world.olivia.id,
+            org_id=world.acme.id,
+            logged_org_ids=[str(world.acme.id)],
+            reason="Looking at the members page",
+            expires_at=utcnow() + datetime.timedelta(minutes=30),
+        )
+    )
+    await db.commit()
+    return "/staff/impersonation/end"
 
 
 async def mia_metadata(world: World, db) -> str:
@@ -305,6 +353,42 @@ MUTATIONS = [
         "group.deleted",
         "olivia",
         path=at("/o/acme/groups/{engineering}/delete"),
+    ),
+    Mutation(
+        "/staff/orgs/{org_id:uuid}/impersonate",
+        "support.impersonation_started",
+        "sam",
+        IMPERSONATION,
+        path=at("/staff/orgs/{acme}/impersonate"),
+    ),
+    Mutation(
+        "/staff/users/{user_id:uuid}/impersonate",
+        "support.impersonation_started",
+        "sam",
+        IMPERSONATION,
+        path=at("/staff/users/{mia_user}/impersonate"),
+    ),
+    Mutation("/staff/impersonation/end", "support.impersonation_ended", "sam", path=in_an_impersonation),
+    Mutation(
+        "/staff/orgs/{org_id:uuid}/access-requests",
+        "support.access_requested",
+        "sam",
+        {"request_reason": "Ticket SUP-2 about invitations"},
+        path=acme_in_approval,
+    ),
+    Mutation("/o/{slug:str}/settings/support", "org.settings_changed", "olivia", {"support_access": "refused"}),
+    Mutation(
+        "/o/{slug:str}/settings/support/requests/{request_id:uuid}/approve",
+        "support.access_approved",
+        "olivia",
+        {"hours": "4"},
+        path=support_request("approve"),
+    ),
+    Mutation(
+        "/o/{slug:str}/settings/support/requests/{request_id:uuid}/refuse",
+        "support.access_refused",
+        "olivia",
+        path=support_request("refuse"),
     ),
 ]
 

@@ -21,7 +21,9 @@ from tenantry.lib.clock import utcnow
 from tenantry.members.models import MembershipStatus
 from tenantry.members.services import create_membership
 from tenantry.orgs.services import create_organization
-from tests.integration.conftest import make_invitation, make_user, sign_in
+from tenantry.orgs.models import OrgSettingsOverrides
+from tenantry.support.models import SupportAccessRequest
+from tests.integration.conftest import make_invitation, make_user, post_form, sign_in
 from tests.integration.test_route_table import UNSAFE, endpoints
 
 # (who is signed in, the page that shows the form, the form's action). {name} stands for an id
@@ -74,6 +76,13 @@ FORMS = [
     ("gus", "/invite/{invite_gus}", "/invite/{invite_gus}/accept"),
     (None, "/invite/{invite_new}", "/invite/{invite_new}/signup"),
     ("sam", "/staff/orgs/deleted", "/staff/orgs/{deleted_org}/restore"),
+    ("sam", "/staff/orgs/{acme}/impersonate", "/staff/orgs/{acme}/impersonate"),
+    ("sam", "/staff/users/{mia_user}/impersonate", "/staff/users/{mia_user}/impersonate"),
+    ("sam", "/staff/orgs/{globex}/impersonate", "/staff/orgs/{globex}/access-requests"),
+    ("sam", "/o/acme", "/staff/impersonation/end"),  # the banner's button (the test starts one first)
+    ("olivia", "/o/acme/settings/support", "/o/acme/settings/support"),
+    ("olivia", "/o/acme/settings/support", "/o/acme/settings/support/requests/{support_request}/approve"),
+    ("olivia", "/o/acme/settings/support", "/o/acme/settings/support/requests/{support_request}/refuse"),
 ]
 TOKENS = {"reset", "set", "invite_gus", "invite_new"}  # placeholders that aren't ids: filled in before matching
 
@@ -103,8 +112,13 @@ async def ids(world, db) -> dict[str, str]:
         db, creator=olivia, name="Initech", slug="initech", brand_color="", logo=None, actor=Actor.system()
     )
     initech.deleted_at = utcnow()
+    db.add(OrgSettingsOverrides(org_id=world.globex.id, support_access="approval"))  # its request form shows
+    support_request = SupportAccessRequest(org_id=world.acme.id, staff_user_id=world.sam.id, reason="Ticket SUP-3")
+    db.add(support_request)
     await db.commit()
     return {
+        "globex": str(world.globex.id),
+        "support_request": str(support_request.id),
         "developer": str(world.developer.id),
         "engineering": str(world.engineering.id),
         "mia": str(world.memberships["mia"].id),
@@ -210,6 +224,11 @@ async def test_no_input_gives_a_server_error(client, world, db, who, page, actio
         await sign_in(client, getattr(world, who), user_agent="fuzzer")
         await sign_in(client, getattr(world, who))
     values = await ids(world, db)
+    if action == "/staff/impersonation/end":
+        started = await post_form(
+            client, f"/staff/orgs/{world.acme.id}/impersonate", {"reason": "Fuzzing the End button", "minutes": "30"}
+        )
+        assert started.status_code == 200
     html = (await client.get(page.format(**values))).text
     tokens_filled = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)] if m.group(1) in TOKENS else m.group(0), action)
     form = find_form(html, tokens_filled)

@@ -18,10 +18,12 @@ from sqlalchemy import update
 
 from tenantry.access.permissions import Permission
 from tenantry.app import ORG_PREFIX, _check_org_routes_declare_permission
+from tenantry.audit.models import AuditEvent
 from tenantry.config import ConfigError
 from tenantry.members.models import Membership, MembershipStatus
 from tenantry.orgs.context import PERMISSION_OPT
-from tests.integration.conftest import csrf_token, sign_in
+from tenantry.support.web import DURING_IMPERSONATION
+from tests.integration.conftest import count, csrf_token, post_form, sign_in
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 PLACEHOLDERS = {"uuid": lambda: str(uuid.uuid4()), "str": lambda: "x", "int": lambda: "1"}
@@ -55,6 +57,9 @@ def endpoints(app: Litestar) -> list[Endpoint]:
                 if method not in {"OPTIONS", "HEAD"}:
                     found.append(Endpoint(method=method, template=route.path, opt=handler.opt))
     return found
+
+
+REASON_FORM = {"reason": "Checking the route table refuses changes", "minutes": "30"}
 
 
 async def call(client, endpoint: Endpoint, slug: str = "acme", *, with_csrf: bool = True):
@@ -124,6 +129,23 @@ async def test_every_staff_route_is_404_for_anyone_but_staff(client, world):
     await sign_in(client, world.sam)
     for endpoint in [e for e in staff_routes if e.method == "GET" and "{" not in e.template]:
         assert (await call(client, endpoint)).status_code == 200, endpoint
+
+
+async def test_every_unsafe_route_refuses_a_read_only_impersonation(client, world, db):
+    """Sam views Acme as Olivia (its owner, who may do anything there): every change is refused
+    with the read-only message, whatever the route, and nothing but the trail is written."""
+    await sign_in(client, world.sam)
+    started = await post_form(client, f"/staff/orgs/{world.acme.id}/impersonate", REASON_FORM, follow_redirects=False)
+    assert started.status_code == 303
+    changes_before = await count(db, AuditEvent, AuditEvent.action != "support.request")
+    unsafe = [e for e in endpoints(client.app) if e.method in UNSAFE and not e.opt.get(DURING_IMPERSONATION)]
+    assert len(unsafe) >= 30
+    for endpoint in unsafe:
+        response = await call(client, endpoint)
+        assert response.status_code == 403, endpoint
+        assert "Read-only: nothing was changed" in response.text, endpoint
+    assert await count(db, AuditEvent, AuditEvent.action != "support.request") == changes_before
+    assert "viewing as" in (await client.get("/o/acme")).text, "still impersonating, nothing ended it"
 
 
 def test_an_org_route_without_a_declared_permission_stops_start_up():

@@ -173,8 +173,8 @@ class AuthController(Controller):
     ) -> Redirect:
         live = impersonation_of(request)
         if live is not None:  # the staff member signs out: their impersonation ends first, on record
-            await end_impersonation(db_session, impersonation_id=live.row.id, actor=actor, cause=EndCause.ENDED)
             user, actor = live.staff, live.as_staff(actor)
+            await end_impersonation(db_session, impersonation_id=live.row.id, actor=actor, cause=EndCause.ENDED)
         await services.sign_out(db_session, session_id=user_session.id, user=user, actor=actor)
         flash(request, "You have signed out.", category="info")
         # "Sign out and continue" (switching account on a join link) goes back to where it was.

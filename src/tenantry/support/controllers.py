@@ -240,7 +240,9 @@ class ImpersonationController(Controller):
             _staff_only(user)
             flash(request, "There is no impersonation to end.", category="info")
             return see_other("/staff/orgs")
-        await services.end_impersonation(db_session, impersonation_id=live.row.id, actor=actor, cause=EndCause.ENDED)
+        await services.end_impersonation(
+            db_session, impersonation_id=live.row.id, actor=live.as_staff(actor), cause=EndCause.ENDED
+        )
         flash(request, f"You stopped viewing as {live.target.name}. You are yourself again.", category="success")
         if live.row.org_id:
             return see_other(f"/staff/orgs/{live.row.org_id}")

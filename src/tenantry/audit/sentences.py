@@ -77,6 +77,14 @@ def _metadata_keys(event: AuditEvent) -> str:
     return f" ({shown})" if shown else ""
 
 
+def _sessions_ended(event: AuditEvent) -> str:
+    """' (2 sessions)': how many browsers support signed out; '' when the event doesn't say."""
+    ended = (event.after or {}).get("sessions_ended")
+    if not isinstance(ended, int):
+        return ""
+    return f" ({ended} session{'' if ended == 1 else 's'})"
+
+
 def _restorable_until(event: AuditEvent) -> str:
     """' (restorable until 31 Dec 2026)', from the date the event recorded; '' for older events."""
     until = (event.after or {}).get("restorable_until")
@@ -152,6 +160,8 @@ PHRASES: dict[str, str | Callable[[AuditEvent], str]] = {
     "user.other_sessions_revoked": "signed out all their other browsers",
     "user.staff_created": "created the staff account {target}",
     "user.metadata_changed": lambda e: f"changed the metadata of {e.target_label}{_metadata_keys(e)}",
+    "user.sessions_ended_by_staff": lambda e: f"signed {e.target_label} out everywhere{_sessions_ended(e)}",
+    "user.verification_resent_by_staff": "sent a new confirmation link to {target}",
 }
 
 

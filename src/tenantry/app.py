@@ -40,6 +40,7 @@ from tenantry.orgs.controllers import DeletedOrgsController, OrgController, Orgs
 from tenantry.orgs.middleware import SwitcherMiddleware
 from tenantry.plans.controllers import PlanController, StaffPlanController
 from tenantry.runtime import Runtime
+from tenantry.support.console_controllers import StaffOrgController, StaffUserController
 from tenantry.web.dependencies import DEPENDENCIES
 from tenantry.web.errors import EXCEPTION_HANDLERS
 from tenantry.web.guards import require_an_org, require_user
@@ -111,6 +112,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             StaffOrgsController,
             StaffUsersController,
             DeletedOrgsController,
+            StaffOrgController,
+            StaffUserController,
             org_router,
             logo,
             accent_css,

@@ -16,12 +16,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tenantry.accounts import sessions
 from tenantry.audit.services import Actor
 from tenantry.lib.clock import utcnow
 from tenantry.members.models import MembershipStatus
 from tenantry.members.services import create_membership
 from tenantry.orgs.services import create_organization
-from tests.integration.conftest import make_invitation, make_user, sign_in
+from tests.integration.conftest import SEED_SETTINGS, make_invitation, make_user, sign_in
 from tests.integration.test_route_table import UNSAFE, endpoints
 
 # (who is signed in, the page that shows the form, the form's action). {name} stands for an id
@@ -74,6 +75,8 @@ FORMS = [
     ("gus", "/invite/{invite_gus}", "/invite/{invite_gus}/accept"),
     (None, "/invite/{invite_new}", "/invite/{invite_new}/signup"),
     ("sam", "/staff/orgs/deleted", "/staff/orgs/{deleted_org}/restore"),
+    ("sam", "/staff/users/{mia_user}", "/staff/users/{mia_user}/sessions/end"),
+    ("sam", "/staff/users/{nora_user}", "/staff/users/{nora_user}/verification"),
 ]
 TOKENS = {"reset", "set", "invite_gus", "invite_new"}  # placeholders that aren't ids: filled in before matching
 
@@ -103,6 +106,8 @@ async def ids(world, db) -> dict[str, str]:
         db, creator=olivia, name="Initech", slug="initech", brand_color="", logo=None, actor=Actor.system()
     )
     initech.deleted_at = utcnow()
+    # Mia signed in somewhere, so support's page of her shows "Sign out everywhere".
+    sessions.create_session(db, user=mia, settings=SEED_SETTINGS, ip="10.0.0.1", user_agent="laptop")
     await db.commit()
     return {
         "developer": str(world.developer.id),
@@ -113,6 +118,7 @@ async def ids(world, db) -> dict[str, str]:
         "ivy": str(ivy_in_acme.id),
         "acme": str(world.acme.id),
         "mia_user": str(world.mia.id),
+        "nora_user": str(world.nora.id),
         "deleted_org": str(initech.id),
         **tokens,
     }

@@ -141,6 +141,24 @@ async def test_a_deleted_org_is_marked_and_points_to_the_restore_list(client, wo
     assert "deleted" in text_of(html) and 'href="/staff/orgs/deleted"' in html
 
 
+async def test_the_org_directory_finds_an_org_by_an_active_members_email(client, world, db):
+    await sign_in(client, world.sam)
+
+    async def found(q: str) -> set[str]:
+        html = (await client.get("/staff/orgs", params={"q": q})).text
+        return {name for name in ("Acme", "Globex") if f">{name}<" in html}
+
+    assert await found("mia@acme") == {"Acme"}
+    assert await found("GUS@GLOBEX.example") == {"Globex"}
+    assert await found(".example") == {"Acme", "Globex"}, "each org once, however many members match"
+    assert await found("nobody@") == set()
+    html = (await client.get("/staff/orgs", params={"q": "mia@"})).text
+    assert f'href="/staff/orgs/{world.acme.id}"' in html
+
+    await deactivate(db, world.memberships["mia"].id)
+    assert await found("mia@acme") == set(), "a deactivated member no longer leads to the org"
+
+
 # --- the user page ------------------------------------------------------------------------------
 
 

@@ -40,6 +40,7 @@ from tenantry.orgs.controllers import DeletedOrgsController, OrgController, Orgs
 from tenantry.orgs.middleware import SwitcherMiddleware
 from tenantry.plans.controllers import PlanController, StaffPlanController
 from tenantry.runtime import Runtime
+from tenantry.support.console_controllers import StaffOrgController, StaffUserController
 from tenantry.support.controllers import ImpersonationController, OrgSupportController
 from tenantry.support.web import ImpersonationTrail, refuse_changes_while_impersonating
 from tenantry.web.dependencies import DEPENDENCIES
@@ -115,6 +116,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             StaffUsersController,
             DeletedOrgsController,
             ImpersonationController,
+            StaffOrgController,
+            StaffUserController,
             org_router,
             logo,
             accent_css,

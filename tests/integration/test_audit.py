@@ -15,7 +15,7 @@ from tenantry.audit.models import AuditEvent
 from tenantry.lib.clock import utcnow
 from tenantry.plans.models import PlanOverride
 from tenantry.support.models import Impersonation, SupportAccessRequest
-from tests.integration.conftest import PASSWORD, World, count, csrf_token, make_invitation, sign_in
+from tests.integration.conftest import PASSWORD, SEED_SETTINGS, World, count, csrf_token, make_invitation, sign_in
 from tests.integration.test_orgs import image_bytes
 from tests.integration.test_route_table import UNSAFE, endpoints
 
@@ -187,6 +187,18 @@ async def mia_metadata(world: World, db) -> str:
     return f"/staff/users/{world.mia.id}/metadata"
 
 
+async def signed_in_mia(world: World, db) -> str:
+    from tenantry.accounts.sessions import create_session
+
+    create_session(db, user=world.mia, settings=SEED_SETTINGS, ip="10.0.0.1", user_agent="laptop")
+    await db.commit()
+    return f"/staff/users/{world.mia.id}/sessions/end"
+
+
+async def unconfirmed_nora(world: World, db) -> str:
+    return f"/staff/users/{world.nora.id}/verification"
+
+
 MUTATIONS = [
     Mutation("/signup", "user.signed_up", None, {"name": "Nora", "email": "nora@x.example", "password": PASSWORD}),
     Mutation("/login", "user.signed_in", None, {"email": "mia@acme.example", "password": PASSWORD}),
@@ -253,6 +265,10 @@ MUTATIONS = [
         "sam",
         {"key-0": "tier", "type-0": "number", "value-0": "2"},
         path=mia_metadata,
+    ),
+    Mutation("/staff/users/{user_id:uuid}/sessions/end", "user.sessions_ended_by_staff", "sam", path=signed_in_mia),
+    Mutation(
+        "/staff/users/{user_id:uuid}/verification", "user.verification_resent_by_staff", "sam", path=unconfirmed_nora
     ),
     Mutation(
         "/o/{slug:str}/settings/policies",

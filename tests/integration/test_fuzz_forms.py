@@ -16,14 +16,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tenantry.accounts import sessions
 from tenantry.audit.services import Actor
 from tenantry.lib.clock import utcnow
 from tenantry.members.models import MembershipStatus
 from tenantry.members.services import create_membership
-from tenantry.orgs.services import create_organization
 from tenantry.orgs.models import OrgSettingsOverrides
+from tenantry.orgs.services import create_organization
 from tenantry.support.models import SupportAccessRequest
-from tests.integration.conftest import make_invitation, make_user, post_form, sign_in
+from tests.integration.conftest import SEED_SETTINGS, make_invitation, make_user, post_form, sign_in
 from tests.integration.test_route_table import UNSAFE, endpoints
 
 # (who is signed in, the page that shows the form, the form's action). {name} stands for an id
@@ -83,6 +84,8 @@ FORMS = [
     ("olivia", "/o/acme/settings/support", "/o/acme/settings/support"),
     ("olivia", "/o/acme/settings/support", "/o/acme/settings/support/requests/{support_request}/approve"),
     ("olivia", "/o/acme/settings/support", "/o/acme/settings/support/requests/{support_request}/refuse"),
+    ("sam", "/staff/users/{mia_user}", "/staff/users/{mia_user}/sessions/end"),
+    ("sam", "/staff/users/{nora_user}", "/staff/users/{nora_user}/verification"),
 ]
 TOKENS = {"reset", "set", "invite_gus", "invite_new"}  # placeholders that aren't ids: filled in before matching
 
@@ -115,6 +118,8 @@ async def ids(world, db) -> dict[str, str]:
     db.add(OrgSettingsOverrides(org_id=world.globex.id, support_access="approval"))  # its request form shows
     support_request = SupportAccessRequest(org_id=world.acme.id, staff_user_id=world.sam.id, reason="Ticket SUP-3")
     db.add(support_request)
+    # Mia signed in somewhere, so support's page of her shows "Sign out everywhere".
+    sessions.create_session(db, user=mia, settings=SEED_SETTINGS, ip="10.0.0.1", user_agent="laptop")
     await db.commit()
     return {
         "globex": str(world.globex.id),
@@ -127,6 +132,7 @@ async def ids(world, db) -> dict[str, str]:
         "ivy": str(ivy_in_acme.id),
         "acme": str(world.acme.id),
         "mia_user": str(world.mia.id),
+        "nora_user": str(world.nora.id),
         "deleted_org": str(initech.id),
         **tokens,
     }

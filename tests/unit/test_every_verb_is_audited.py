@@ -91,7 +91,7 @@ def test_every_service_function_that_writes_records_an_event():
     reaching, writers = _reaching_record_event(functions), _writers(functions)
     silent, checked = [], 0
     for path in sorted(SOURCE.rglob("*.py")):
-        if path.name not in ("services.py", "lifecycle.py"):
+        if path.name not in ("services.py", "lifecycle.py", "console.py"):
             continue
         for node in ast.parse(path.read_text()).body:
             if not isinstance(node, ast.AsyncFunctionDef) or node.name.startswith("_"):

@@ -78,6 +78,14 @@ def _metadata_keys(event: AuditEvent) -> str:
     return f" ({shown})" if shown else ""
 
 
+def _sessions_ended(event: AuditEvent) -> str:
+    """' (2 sessions)': how many browsers support signed out; '' when the event doesn't say."""
+    ended = (event.after or {}).get("sessions_ended")
+    if not isinstance(ended, int):
+        return ""
+    return f" ({ended} session{'' if ended == 1 else 's'})"
+
+
 def _restorable_until(event: AuditEvent) -> str:
     """' (restorable until 31 Dec 2026)', from the date the event recorded; '' for older events."""
     until = (event.after or {}).get("restorable_until")
@@ -191,6 +199,8 @@ PHRASES: dict[str, str | Callable[[AuditEvent], str]] = {
     "support.access_requested": lambda e: f"asked the owners for support access{_quoted_reason(e)}",
     "support.access_approved": lambda e: f"let {e.target_label} of support in for {_value(e, 'after', 'hours')} hours",
     "support.access_refused": "refused support access to {target}",
+    "user.sessions_ended_by_staff": lambda e: f"signed {e.target_label} out everywhere{_sessions_ended(e)}",
+    "user.verification_resent_by_staff": "sent a new confirmation link to {target}",
 }
 
 

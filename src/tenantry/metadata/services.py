@@ -144,7 +144,10 @@ async def search_orgs(
     cursor: str | None = None,
     per_page: int = PER_PAGE,
 ) -> Page[OrgRow]:
-    """Orgs by name, keyset pages by (name, id); each with its active member count. One statement."""
+    """Orgs whose name, slug or an active member's email holds `text` (and, if asked, with a
+    metadata value); keyset pages by (name, id); each with its active member count. One statement:
+    the email is an EXISTS over the org's memberships, so an org with many matching members is
+    listed once."""
     members = (
         select(func.count())
         .where(Membership.org_id == Organization.id, Membership.status == MembershipStatus.ACTIVE)
@@ -166,10 +169,22 @@ async def search_orgs(
     text = clean_query_text(text)
     if text:
         pattern = _like(text)
+        member_email = (
+            select(Membership.id)
+            .join(User, User.id == Membership.user_id)
+            .where(
+                Membership.org_id == Organization.id,
+                Membership.status == MembershipStatus.ACTIVE,
+                User.email.like(pattern, escape="\\"),  # stored lower-case
+            )
+            .correlate(Organization)
+            .exists()
+        )
         statement = statement.where(
             or_(
                 func.lower(Organization.name).like(pattern, escape="\\"),
                 Organization.slug.like(pattern, escape="\\"),
+                member_email,
             )
         )
     if meta is not None:

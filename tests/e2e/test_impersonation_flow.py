@@ -15,18 +15,18 @@ from tests.e2e.test_org_admin_flow import create_org
 from tests.mail_sink import link_in, text_of
 
 REASON = "Customer says the members page shows the wrong roles"
-ORG_ID = re.compile(r"/staff/orgs/([0-9a-f-]{36})(?:/|$)")  # the row links to /plan today, the detail page later
+ORG_ID = re.compile(r"/staff/orgs/([0-9a-f-]{36})$")
 
 
 def find_org_id(page: Page, name: str) -> str:
-    """Search the staff console for the org; its id, from the link of its row."""
+    """Search the staff console for the org and open its page; returns its id."""
     page.goto("/staff/orgs")
-    page.get_by_label("Name or address").fill(name)
+    page.get_by_label("Name, address or member's email").fill(name)
     page.get_by_role("button", name="Search").click()
-    link = page.get_by_role("row").filter(has_text=name).get_by_role("link", name=name)
-    href = link.get_attribute("href") or ""
-    match = ORG_ID.search(href)
-    assert match, href
+    page.get_by_role("row").filter(has_text=name).get_by_role("link", name=name).click()
+    page.wait_for_url(ORG_ID)
+    match = ORG_ID.search(page.url)
+    assert match, page.url
     return match.group(1)
 
 
@@ -58,7 +58,7 @@ def test_support_views_an_org_read_only_and_the_owner_reads_the_trail(page: Page
     page.context.clear_cookies()
     sign_in(page, staff)
     org_id = find_org_id(page, "Initech Support")
-    page.goto(f"/staff/orgs/{org_id}/impersonate")
+    page.get_by_role("link", name="View as an admin…").click()
     expect(page.get_by_role("heading", name="View Initech Support as an admin")).to_be_visible()
     expect(page.get_by_role("heading", name="Support access: allowed")).to_be_visible()
     look(page, "86-impersonation-start")
@@ -100,6 +100,8 @@ def test_support_views_an_org_read_only_and_the_owner_reads_the_trail(page: Page
     # Ending lands on the staff page of the org, as staff again.
     page.get_by_role("button", name="End impersonation").click()
     page.wait_for_url(re.compile(rf"/staff/orgs/{org_id}$"))
+    expect(page.get_by_text("You stopped viewing as Owen Owner. You are yourself again.")).to_be_visible()
+    expect(page.get_by_role("link", name="View as an admin…")).to_be_visible()
     expect(page.get_by_role("region", name="Support session")).to_have_count(0)
     look(page, "93-impersonation-ended")
     page.goto("/staff/orgs")
@@ -116,7 +118,8 @@ def test_support_views_an_org_read_only_and_the_owner_reads_the_trail(page: Page
     expect(log).to_contain_text(started)
     expect(log).to_contain_text(f"Sam Support (support, as Owen Owner) opened GET /o/{slug}/members → 200")
     expect(log).to_contain_text(f"opened GET /o/{slug}/settings → 200")
-    expect(log).to_contain_text(f"Sam Support (support, as Owen Owner) stopped viewing as {owner}")
+    expect(log).to_contain_text(f"sent POST /o/{slug}/settings/name → 403")  # the refused change, too
+    expect(log).to_contain_text(f"Sam Support stopped viewing as {owner}")
     expect(log).not_to_contain_text("/account")  # the account page belongs to no org
     look(page, "94-owner-reads-support-activity")
     assert page.console_errors == [], page.console_errors

@@ -15,6 +15,7 @@ from tenantry.audit.services import Actor
 from tenantry.lib.clock import utcnow
 from tenantry.lib.errors import NotPermitted
 from tenantry.mail.models import OutboxMessage
+from tenantry.mail.worker import end_overdue_impersonations
 from tenantry.orgs.models import Organization, OrgSettingsOverrides
 from tenantry.support import services
 from tenantry.support.models import Impersonation
@@ -382,6 +383,30 @@ async def test_viewing_as_a_user_reaches_only_the_orgs_that_let_support_in(clien
     assert "after an owner approves" in closed.text
     (start,) = await events(db, "support.impersonation_started")
     assert start.org_id is None  # no org of Gus let support in: the start is on the staff record only
-    support_events = AuditEvent.action.startswith("support.")
-    in_globex = await count(db, AuditEvent, AuditEvent.org_id == world.globex.id, support_events)
-    assert in_globex == 0
+    # What Globex's admins read: support tried a page and was refused; nothing else.
+    in_globex = list(
+        await db.scalars(
+            select(AuditEvent).where(AuditEvent.org_id == world.globex.id, AuditEvent.action.startswith("support."))
+        )
+    )
+    assert [(e.action, e.after["path"], e.after["status"]) for e in in_globex] == [
+        ("support.request", "/o/globex", 403)
+    ]
+
+
+async def test_an_impersonation_left_running_ends_on_time_in_the_customers_log(
+    client, world, db, sessionmaker, monkeypatch
+):
+    """The staff browser never comes back: the worker's chore records the expiry anyway."""
+    await sign_in(client, world.sam)
+    await start_from_org(client, world.acme, minutes="15")
+    travel(monkeypatch, minutes=20)
+    await end_overdue_impersonations(sessionmaker)
+    await end_overdue_impersonations(sessionmaker)  # twice: still one end
+    (expired,) = await events(db, "support.impersonation_expired")
+    assert expired.org_id == world.acme.id and expired.after["minutes"] == 15
+    (row,) = await impersonations(db)
+    assert row.ended_at == row.expires_at
+    page = await client.get("/account")  # the browser comes back later: itself, with no second end
+    assert "sam@vendor.example" in page.text
+    assert len(await events(db, "support.impersonation_expired")) == 1

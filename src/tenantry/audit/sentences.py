@@ -107,19 +107,23 @@ def _impersonation_started(event: AuditEvent) -> str:
     after = event.after or {}
     mode = f"with write access ({after.get('write_reason')})" if after.get("write") else "read-only"
     return (
-        f"started viewing as {event.target_label}, {mode}, for up to {_value(event, 'after', 'minutes')} minutes"
+        f"started viewing as {event.target_label}, {mode}, for up to {_count(event, 'minutes', 'minute')}"
         f"{_quoted_reason(event)}"
     )
 
 
-def _minutes(event: AuditEvent) -> str:
-    minutes = (event.after or {}).get("minutes", 0)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+def _count(event: AuditEvent, key: str, unit: str) -> str:
+    """'1 hour', '4 hours'; 'less than a minute' for 0 minutes."""
+    number = (event.after or {}).get(key) or 0
+    if not number and unit == "minute":
+        return "less than a minute"
+    return f"{number} {unit}{'s' if number != 1 else ''}"
 
 
 def _request_made(event: AuditEvent) -> str:
     after = event.after or {}
-    return f"opened {after.get('method', '')} {after.get('path', '')} → {after.get('status', '')}"
+    verb = "opened" if after.get("method") in ("GET", "HEAD") else "sent"
+    return f"{verb} {after.get('method', '')} {after.get('path', '')} → {after.get('status', '')}"
 
 
 # action -> what follows the actor's name; {target} is the event's target label, {org} the
@@ -188,16 +192,18 @@ PHRASES: dict[str, str | Callable[[AuditEvent], str]] = {
     "user.staff_created": "created the staff account {target}",
     "user.metadata_changed": lambda e: f"changed the metadata of {e.target_label}{_metadata_keys(e)}",
     "support.impersonation_started": _impersonation_started,
-    "support.impersonation_ended": lambda e: f"stopped viewing as {e.target_label} after {_minutes(e)}",
+    "support.impersonation_ended": lambda e: (
+        f"stopped viewing as {e.target_label} after {_count(e, 'minutes', 'minute')}"
+    ),
     "support.impersonation_expired": lambda e: (
-        f"stopped viewing as {e.target_label}: the time ran out after {_minutes(e)}"
+        f"stopped viewing as {e.target_label}: the time ran out after {_count(e, 'minutes', 'minute')}"
     ),
     "support.request": _request_made,
     "support.break_glass": lambda e: (
         f"entered the {words().org} although support access is off (break-glass){_quoted_reason(e)}"
     ),
     "support.access_requested": lambda e: f"asked the owners for support access{_quoted_reason(e)}",
-    "support.access_approved": lambda e: f"let {e.target_label} of support in for {_value(e, 'after', 'hours')} hours",
+    "support.access_approved": lambda e: f"let {e.target_label} (support) in for {_count(e, 'hours', 'hour')}",
     "support.access_refused": "refused support access to {target}",
     "user.sessions_ended_by_staff": lambda e: f"signed {e.target_label} out everywhere{_sessions_ended(e)}",
     "user.verification_resent_by_staff": "sent a new confirmation link to {target}",

@@ -1,4 +1,6 @@
-"""The delivery loop: inside `tenantry run` by default, or on its own as `tenantry worker`."""
+"""The delivery loop: inside `tenantry run` by default, or on its own as `tenantry worker`.
+
+Between deliveries it also ends impersonations that ran out while their browser was away."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from tenantry.config import Settings
 from tenantry.mail.outbox import claim_due, mark_failed, mark_sent
 from tenantry.mail.transport import Transport, to_mime, transport_for
+from tenantry.support.services import expire_overdue
 
 logger = logging.getLogger("tenantry.mail")
 
@@ -37,6 +40,17 @@ async def deliver_due(sessionmaker: async_sessionmaker, settings: Settings, tran
     return len(claimed)
 
 
+async def end_overdue_impersonations(sessionmaker: async_sessionmaker) -> None:
+    """The worker's one chore besides mail: an impersonation whose browser went away still ends on
+    time in the customer's activity log (support/services.py: expire_overdue)."""
+    try:
+        async with sessionmaker() as db:
+            if await expire_overdue(db):
+                await db.commit()
+    except Exception:
+        logger.exception("Could not end the impersonations that ran out; will try again")
+
+
 async def run_worker(sessionmaker: async_sessionmaker, settings: Settings, stop: asyncio.Event) -> None:
     """Deliver until `stop` is set; when nothing is due, wait a little before looking again."""
     transport = transport_for(settings)
@@ -48,6 +62,7 @@ async def run_worker(sessionmaker: async_sessionmaker, settings: Settings, stop:
             logger.exception("The mail worker hit an error; it carries on")
             attempted = 0
         if not attempted:
+            await end_overdue_impersonations(sessionmaker)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=settings.mail_poll_seconds)
 

@@ -33,7 +33,7 @@ from tenantry.plans.models import PlanOverride
 from tenantry.plans.services import Entitlements, entitlements_for, plan_catalog, unavailable_sentence
 from tenantry.runtime import Runtime, runtime_of
 from tenantry.support.services import refusal_for
-from tenantry.support.web import impersonation_of
+from tenantry.support.web import impersonation_of, refuse_change
 from tenantry.web.errors import Moved
 
 PERMISSION_OPT = "permission"
@@ -109,6 +109,8 @@ async def require_org_access(connection: ASGIConnection, handler: BaseRouteHandl
         raise Moved(_replace_slug(connection, slug, org.slug))
     org_settings = org_settings_of(runtime.settings, org, overrides)
     if live is not None:
+        # The trail (support/web.py) files this request in the org's log, even when it is refused.
+        connection.state.viewed_org_id = org.id
         refusal = await refusal_for(db, live=live, org=org, policy=org_settings.support_access.value)
         if refusal:
             raise PermissionDeniedException(detail=refusal)
@@ -129,6 +131,7 @@ async def require_org_access(connection: ASGIConnection, handler: BaseRouteHandl
     required = handler.opt.get(PERMISSION_OPT)
     if required is not None and not permissions.has(required):
         raise PermissionDeniedException()
+    refuse_change(connection, handler)  # a read-only impersonation: nothing changes
     feature = handler.opt.get(FEATURE_OPT)
     if feature is not None and not entitlements.has(feature):
         plan_url = f"/o/{org.slug}/plan" if permissions.has(Permission.PLAN_MANAGE) else None

@@ -224,7 +224,10 @@ async def start_impersonation(
     _check_choices(choices, staff)
     # One impersonation per browser, even when the Start button is pressed twice at once.
     await lock_row(db, UserSession, session.id, column="expires_at")
-    if await _live_row_for_session(db, session.id) is not None:
+    running = await _live_row_for_session(db, session.id)
+    if running is not None:
+        if running.org_id == org_id and (org_id is not None or running.target_user_id == user_id):
+            return running  # the same Start, twice (a double click without JavaScript)
         raise NotPermitted.on("__all__", "End the impersonation you are in before starting another.")
     now = utcnow()
     expires_at = now + datetime.timedelta(minutes=choices.minutes)
@@ -368,6 +371,24 @@ async def resume_impersonation(
         await db.commit()
         return None, row if ended else None
     return LiveImpersonation(row=row, staff=staff, target=target), None
+
+
+async def expire_overdue(db: AsyncSession, *, limit: int = 100) -> int:
+    """End impersonations whose time ran out while their browser was away, so the customer's log
+    says so without waiting for that browser to come back. Returns how many it ended."""
+    rows = await db.execute(
+        select(Impersonation.id, User)
+        .join(User, User.id == Impersonation.staff_user_id)
+        .where(Impersonation.ended_at.is_(None), Impersonation.expires_at <= utcnow())
+        .order_by(Impersonation.expires_at)
+        .limit(limit)
+    )
+    ended = 0
+    for impersonation_id, staff in rows.all():
+        ended += await end_impersonation(
+            db, impersonation_id=impersonation_id, actor=staff_actor(staff), cause=EndCause.EXPIRED
+        )
+    return ended
 
 
 def staff_actor(staff: User) -> Actor:

@@ -43,6 +43,15 @@ class ReadOnlyImpersonation(PermissionDeniedException):
 
 
 def refuse_changes_while_impersonating(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """The app-wide guard. Org routes (they declare a permission) are left to the org guard, which
+    calls `refuse_change` once it knows the org: the refusal then wears the org's layout, is in
+    its log, and an org that keeps support out says so first."""
+    if "permission" in handler.opt:
+        return
+    refuse_change(connection, handler)
+
+
+def refuse_change(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     live = impersonation_of(connection)
     if live is None or not live.read_only or connection.method in SAFE_METHODS:
         return
@@ -92,7 +101,7 @@ class ImpersonationTrail:
         live = impersonation_of(scope)
         if live is None:
             return
-        org_context = scope.get("state", {}).get("org_context")
+        org_id = scope.get("state", {}).get("viewed_org_id")  # set by the org guard; None: no org's page
         method, path = scope["method"], scope["path"]
         actor = live.actor(ip=_address(scope), user_agent=_header(scope, b"user-agent"), request_id=request_id(scope))
         try:
@@ -101,7 +110,7 @@ class ImpersonationTrail:
                     db,
                     actor=actor,
                     action="support.request",
-                    org_id=org_context.org.id if org_context else None,
+                    org_id=org_id,
                     target=Target(type="request", id=str(live.row.id), label=f"{method} {path}"[:420]),
                     after={
                         "method": method,

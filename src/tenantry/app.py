@@ -41,7 +41,7 @@ from tenantry.orgs.middleware import SwitcherMiddleware
 from tenantry.plans.controllers import PlanController, StaffPlanController
 from tenantry.runtime import Runtime
 from tenantry.support.console_controllers import StaffOrgController, StaffUserController
-from tenantry.support.controllers import ImpersonationController, OrgSupportController
+from tenantry.support.controllers import ImpersonationController, OrgSupportController, end_impersonation
 from tenantry.support.web import ImpersonationTrail, refuse_changes_while_impersonating
 from tenantry.web.dependencies import DEPENDENCIES
 from tenantry.web.errors import EXCEPTION_HANDLERS
@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             StaffUsersController,
             DeletedOrgsController,
             ImpersonationController,
+            end_impersonation,
             StaffOrgController,
             StaffUserController,
             org_router,

@@ -40,12 +40,12 @@ from tenantry.orgs.models import Organization, OrgSettingsOverrides, PersonalWor
 from tenantry.orgs.settings import OrgSettings, org_settings_of
 from tenantry.plans.models import PlanOverride
 from tenantry.plans.services import Entitlements, Usage, entitlements_for, plan_catalog, usage_of
+from tenantry.support.services import is_support_admin
 
 MEMBERS_SHOWN = 50
 INVITATIONS_SHOWN = 50
 EVENTS_SHOWN = 20
 ORGS_SHOWN = 100  # a user's orgs; TENANTRY_MAX_ORGS_PER_USER may be unset, so there is a cut too
-SUPPORT_ADMIN = "support-admin"
 
 
 def _staff_only(viewer: User) -> None:
@@ -273,7 +273,7 @@ def end_sessions_refusal(staff: User, user: User) -> str | None:
     and it locks nobody out for good. Staff accounts are another matter: signing a colleague out
     is an action on the vendor's own team (and, from a stolen support account, a way to kick out
     whoever is responding), so it is for support-admin staff only."""
-    if user.is_staff and staff.staff_role != SUPPORT_ADMIN:
+    if user.is_staff and not is_support_admin(staff):
         return "Only support-admin staff can sign a staff account out."
     return None
 

@@ -6,10 +6,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
-from litestar.connection import ASGIConnection
 from litestar.datastructures import ResponseHeader
-from litestar.exceptions import NotFoundException
-from litestar.handlers import BaseRouteHandler
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,17 +18,11 @@ from tenantry.lib.errors import NotPermitted
 from tenantry.lib.forms import FormErrors
 from tenantry.plans.catalog import feature_texts
 from tenantry.support import console
+from tenantry.web.guards import staff_only
 from tenantry.web.responses import see_other
 from tenantry.web.templating import plural
 
 NOINDEX = [ResponseHeader(name="X-Robots-Tag", value="noindex")]
-
-
-def staff_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """Runs after the app's sign-in guard: an anonymous visitor is sent to sign in first."""
-    user = connection.scope.get("user")
-    if user is None or not user.is_staff:
-        raise NotFoundException
 
 
 class StaffOrgController(Controller):

@@ -3,6 +3,8 @@ own "Support access" page, where owners choose the setting and answer requests."
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
@@ -26,16 +28,12 @@ from tenantry.support import services
 from tenantry.support.models import EndCause, RequestStatus, SupportAccess, SupportAccessRequest
 from tenantry.support.schemas import AccessRequestForm, ApproveForm, StartImpersonationForm, SupportAccessForm
 from tenantry.support.web import DURING_IMPERSONATION, impersonation_of
+from tenantry.web.guards import staff_only
 from tenantry.web.responses import see_other
 
 START_FIELDS = ("reason", "ticket", "minutes", "write", "write_reason", "break_glass_reason")
 MINUTE_CHOICES = (15, 30, 45, 60)
 NOINDEX = [ResponseHeader(name="X-Robots-Tag", value="noindex")]
-
-
-def _staff_only(user: User) -> None:
-    if not user.is_staff:
-        raise NotFoundException
 
 
 def _choices(data: StartImpersonationForm) -> services.StartChoices:
@@ -66,48 +64,101 @@ async def _pending_request(db: AsyncSession, *, org_id: UUID, staff_id: UUID) ->
     )
 
 
+async def _subject(db: AsyncSession, user_id: UUID) -> User:
+    subject = await db.get(User, user_id)
+    if subject is None:
+        raise NotFound
+    return subject
+
+
+def _start_page(template: str, *, values: dict | None, errors: FormErrors | None, status: int, **context) -> Template:
+    return Template(
+        template,
+        context={
+            "values": values or {"minutes": str(services.DEFAULT_MINUTES)},
+            "errors": errors or {},
+            "minute_choices": MINUTE_CHOICES,
+            **context,
+        },
+        status_code=status,
+    )
+
+
+async def _org_page(
+    db: AsyncSession,
+    settings: Settings,
+    staff: User,
+    org: Organization,
+    *,
+    values: dict | None = None,
+    errors: FormErrors | None = None,
+    status: int = 200,
+) -> Template:
+    owners = [owner for owner in await services.owners_of(db, org_id=org.id) if not owner.is_staff]
+    return _start_page(
+        "support/start_org.html",
+        values=values,
+        errors=errors,
+        status=status,
+        org=org,
+        owner=owners[0] if owners else None,
+        policy=(await load_org_settings(db, settings=settings, org=org)).support_access,
+        grant=await services.live_grant(db, org_id=org.id, staff_user_id=staff.id),
+        pending=await _pending_request(db, org_id=org.id, staff_id=staff.id),
+        support_admin=services.is_support_admin(staff),
+        action=f"/staff/orgs/{org.id}/impersonate",
+    )
+
+
+async def _user_page(
+    subject: User, *, values: dict | None = None, errors: FormErrors | None = None, status: int = 200
+) -> Template:
+    return _start_page(
+        "support/start_user.html",
+        values=values,
+        errors=errors,
+        status=status,
+        subject=subject,
+        action=f"/staff/users/{subject.id}/impersonate",
+    )
+
+
+async def _start(
+    request: Request,
+    db: AsyncSession,
+    settings: Settings,
+    session: UserSession,
+    actor: Actor,
+    *,
+    refused_page: Callable[..., Awaitable[Template]],
+    done_url: str,
+    **target: UUID,
+) -> Template | Redirect:
+    """The start form's POST, from an org (`org_id=`) or a user (`user_id=`)."""
+    submitted = await submit_form(
+        request,
+        StartImpersonationForm,
+        lambda data: services.start_impersonation(
+            db, settings=settings, session=session, choices=_choices(data), actor=actor, **target
+        ),
+    )
+    if submitted.ok:
+        return see_other(done_url)
+    return await refused_page(values=submitted.values(*START_FIELDS), errors=submitted.errors, status=submitted.status)
+
+
 class ImpersonationController(Controller):
-    """/staff/...: start (from an org or a user), end, and ask for access. 404 to anyone else,
-    including a staff browser that is already impersonating (it is the customer until it ends)."""
+    """/staff/...: start from an org or a user, and ask an org's owners for access. 404 to anyone
+    else, including a staff browser already impersonating (it is the customer until it ends)."""
 
     path = "/staff"
     tags = ["support"]
+    guards = [staff_only]
     response_headers = NOINDEX
-
-    async def _org_page(
-        self,
-        db: AsyncSession,
-        settings: Settings,
-        staff: User,
-        org: Organization,
-        *,
-        values: dict | None = None,
-        errors: FormErrors | None = None,
-        status: int = 200,
-    ) -> Template:
-        owners = [owner for owner in await services.owners_of(db, org_id=org.id) if not owner.is_staff]
-        policy = (await load_org_settings(db, settings=settings, org=org)).support_access
-        return Template(
-            "support/start_org.html",
-            context={
-                "org": org,
-                "owner": owners[0] if owners else None,
-                "policy": policy,
-                "grant": await services.live_grant(db, org_id=org.id, staff_user_id=staff.id),
-                "pending": await _pending_request(db, org_id=org.id, staff_id=staff.id),
-                "support_admin": services.is_support_admin(staff),
-                "values": values or {"minutes": str(services.DEFAULT_MINUTES)},
-                "errors": errors or {},
-                "minute_choices": MINUTE_CHOICES,
-                "action": f"/staff/orgs/{org.id}/impersonate",
-            },
-            status_code=status,
-        )
 
     @get("/orgs/{org_id:uuid}/impersonate", name="staff_impersonate_org")
     async def org_page(self, db_session: AsyncSession, settings: Settings, user: User, org_id: UUID) -> Template:
-        _staff_only(user)
-        return await self._org_page(db_session, settings, user, await _org(db_session, org_id))
+        return await _org_page(db_session, settings, user, await _org(db_session, org_id))
 
     @post("/orgs/{org_id:uuid}/impersonate")
     async def start_from_org(
@@ -120,32 +171,22 @@ class ImpersonationController(Controller):
         actor: Actor,
         org_id: UUID,
     ) -> Template | Redirect:
-        _staff_only(user)
         org = await _org(db_session, org_id)
-        submitted = await submit_form(
+        return await _start(
             request,
-            StartImpersonationForm,
-            lambda data: services.start_impersonation(
-                db_session, settings=settings, session=user_session, choices=_choices(data), actor=actor, org_id=org.id
-            ),
+            db_session,
+            settings,
+            user_session,
+            actor,
+            refused_page=functools.partial(_org_page, db_session, settings, user, org),
+            done_url=f"/o/{org.slug}",
+            org_id=org.id,
         )
-        if not submitted.ok:
-            return await self._org_page(
-                db_session,
-                settings,
-                user,
-                org,
-                values=submitted.values(*START_FIELDS),
-                errors=submitted.errors,
-                status=submitted.status,
-            )
-        return see_other(f"/o/{org.slug}")
 
     @post("/orgs/{org_id:uuid}/access-requests")
     async def request_access(
         self, request: Request, db_session: AsyncSession, settings: Settings, user: User, actor: Actor, org_id: UUID
     ) -> Template | Redirect:
-        _staff_only(user)
         org = await _org(db_session, org_id)
         form = await request.form()
         data, errors = parse_form(AccessRequestForm, form)
@@ -165,36 +206,11 @@ class ImpersonationController(Controller):
                 flash(request, f"Request sent: the owners of {org.name} were emailed.", category="success")
                 return see_other(f"/staff/orgs/{org.id}/impersonate")
         values = {key: form.get(key, "") for key in ("request_reason", "request_ticket")}
-        return await self._org_page(db_session, settings, user, org, values=values, errors=errors, status=422)
-
-    async def _user_page(
-        self,
-        db: AsyncSession,
-        subject: User,
-        *,
-        values: dict | None = None,
-        errors: FormErrors | None = None,
-        status: int = 200,
-    ) -> Template:
-        return Template(
-            "support/start_user.html",
-            context={
-                "subject": subject,
-                "values": values or {"minutes": str(services.DEFAULT_MINUTES)},
-                "errors": errors or {},
-                "minute_choices": MINUTE_CHOICES,
-                "action": f"/staff/users/{subject.id}/impersonate",
-            },
-            status_code=status,
-        )
+        return await _org_page(db_session, settings, user, org, values=values, errors=errors, status=422)
 
     @get("/users/{user_id:uuid}/impersonate", name="staff_impersonate_user")
-    async def user_page(self, db_session: AsyncSession, user: User, user_id: UUID) -> Template:
-        _staff_only(user)
-        subject = await db_session.get(User, user_id)
-        if subject is None:
-            raise NotFound
-        return await self._user_page(db_session, subject)
+    async def user_page(self, db_session: AsyncSession, user_id: UUID) -> Template:
+        return await _user_page(await _subject(db_session, user_id))
 
     @post("/users/{user_id:uuid}/impersonate")
     async def start_from_user(
@@ -202,51 +218,39 @@ class ImpersonationController(Controller):
         request: Request,
         db_session: AsyncSession,
         settings: Settings,
-        user: User,
         user_session: UserSession,
         actor: Actor,
         user_id: UUID,
     ) -> Template | Redirect:
-        _staff_only(user)
-        subject = await db_session.get(User, user_id)
-        if subject is None:
-            raise NotFound
-        submitted = await submit_form(
+        subject = await _subject(db_session, user_id)
+        return await _start(
             request,
-            StartImpersonationForm,
-            lambda data: services.start_impersonation(
-                db_session,
-                settings=settings,
-                session=user_session,
-                choices=_choices(data),
-                actor=actor,
-                user_id=subject.id,
-            ),
+            db_session,
+            settings,
+            user_session,
+            actor,
+            refused_page=functools.partial(_user_page, subject),
+            done_url="/orgs",
+            user_id=subject.id,
         )
-        if not submitted.ok:
-            return await self._user_page(
-                db_session,
-                subject,
-                values=submitted.values(*START_FIELDS),
-                errors=submitted.errors,
-                status=submitted.status,
-            )
-        return see_other("/orgs")
 
-    @post("/impersonation/end", opt={DURING_IMPERSONATION: True})
-    async def end(self, request: Request, db_session: AsyncSession, user: User, actor: Actor) -> Redirect:
-        live = impersonation_of(request)
-        if live is None:
-            _staff_only(user)
-            flash(request, "There is no impersonation to end.", category="info")
-            return see_other("/staff/orgs")
-        await services.end_impersonation(
-            db_session, impersonation_id=live.row.id, actor=live.as_staff(actor), cause=EndCause.ENDED
-        )
-        flash(request, f"You stopped viewing as {live.target.name}. You are yourself again.", category="success")
-        if live.row.org_id:
-            return see_other(f"/staff/orgs/{live.row.org_id}")
-        return see_other(f"/staff/users/{live.target.id}")
+
+@post("/staff/impersonation/end", opt={DURING_IMPERSONATION: True}, response_headers=NOINDEX)
+async def end_impersonation(request: Request, db_session: AsyncSession, user: User, actor: Actor) -> Redirect:
+    """The banner's End button (the one /staff route the customer's identity reaches)."""
+    live = impersonation_of(request)
+    if live is None:
+        if not user.is_staff:
+            raise NotFoundException
+        flash(request, "There is no impersonation to end.", category="info")
+        return see_other("/staff/orgs")
+    await services.end_impersonation(
+        db_session, impersonation_id=live.row.id, actor=live.as_staff(actor), cause=EndCause.ENDED
+    )
+    flash(request, f"You stopped viewing as {live.target.name}. You are yourself again.", category="success")
+    if live.row.org_id:
+        return see_other(f"/staff/orgs/{live.row.org_id}")
+    return see_other(f"/staff/users/{live.target.id}")
 
 
 class OrgSupportController(Controller):

@@ -5,7 +5,7 @@ and, with TENANTRY_REQUIRE_ORG, a user in no org reaches only the routes that sa
 from __future__ import annotations
 
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.handlers import BaseRouteHandler
 from sqlalchemy import select
 
@@ -28,6 +28,15 @@ def require_user(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
         return
     if connection.scope.get("user") is None:
         raise NotAuthorizedException()
+
+
+def staff_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """For /staff controllers: 404 to anyone but staff, as if nothing were there. Runs after the
+    app's sign-in guard, so an anonymous visitor is sent to sign in first. A staff browser in an
+    impersonation is the customer here, so it can't start another one inside it."""
+    user = connection.scope.get("user")
+    if user is None or not user.is_staff:
+        raise NotFoundException
 
 
 async def require_an_org(connection: ASGIConnection, handler: BaseRouteHandler) -> None:

@@ -118,16 +118,18 @@
     if (invalid) invalid.focus();
   }
 
-  // The impersonation banner's time left; when it runs out, the next page is the staff's own.
+  // The impersonation banner's time left, counted from what the server said (the browser's clock
+  // may be off). When it runs out, one fresh GET of this address: the server then says it ended.
   function startCountdown() {
-    const label = document.querySelector("[data-countdown]");
+    const label = document.querySelector("[data-countdown-seconds]");
     if (!label) return;
-    const ends = Date.parse(label.getAttribute("data-countdown"));
+    const ends = Date.now() + Number(label.getAttribute("data-countdown-seconds")) * 1000;
     function tick() {
-      const minutes = Math.ceil((ends - Date.now()) / 60000);
-      if (minutes <= 0) { window.location.reload(); return; }
+      const left = ends - Date.now();
+      if (left <= -2000) { window.location.assign(window.location.href); return; }
+      const minutes = Math.max(0, Math.ceil(left / 60000));
       label.textContent = minutes + (minutes === 1 ? " minute" : " minutes") + " left";
-      window.setTimeout(tick, 15000);
+      window.setTimeout(tick, Math.min(15000, Math.max(1000, left + 2000)));
     }
     tick();
   }

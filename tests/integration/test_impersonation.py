@@ -9,6 +9,8 @@ from html import unescape
 import pytest
 from sqlalchemy import select
 
+from tenantry.access.permissions import BuiltinRole
+from tenantry.access.services import template_role
 from tenantry.accounts.models import User, UserSession
 from tenantry.audit.models import AuditEvent
 from tenantry.audit.services import Actor
@@ -16,6 +18,7 @@ from tenantry.lib.clock import utcnow
 from tenantry.lib.errors import NotPermitted
 from tenantry.mail.models import OutboxMessage
 from tenantry.mail.worker import end_overdue_impersonations
+from tenantry.members.services import create_membership
 from tenantry.orgs.models import Organization, OrgSettingsOverrides
 from tenantry.support import services
 from tenantry.support.models import Impersonation
@@ -410,3 +413,73 @@ async def test_an_impersonation_left_running_ends_on_time_in_the_customers_log(
     page = await client.get("/account")  # the browser comes back later: itself, with no second end
     assert "sam@vendor.example" in page.text
     assert len(await events(db, "support.impersonation_expired")) == 1
+
+
+async def test_an_impersonation_from_an_org_stays_in_that_org(client, world, db):
+    """Olivia is in Globex too; viewing Acme as her doesn't open Globex, which never agreed."""
+    async with client.test_sessionmaker() as session:
+        member = await template_role(session, BuiltinRole.MEMBER)
+        globex = await session.get(Organization, world.globex.id)
+        olivia = await session.get(User, world.olivia.id)
+        await create_membership(session, org=globex, user=olivia, roles=[member], actor=Actor.system())
+        await session.commit()
+    await sign_in(client, world.sam)
+    await start_from_org(client, world.acme)
+    other = await client.get("/o/globex")
+    assert other.status_code == 403
+    assert "started for another" in unescape(other.text)
+
+
+async def test_a_form_sent_after_the_time_ran_out_is_not_done_as_staff(client, world, db, monkeypatch):
+    await sign_in(client, world.sam)
+    await post_form(
+        client, f"/staff/users/{world.mia.id}/impersonate", {"reason": REASON, "minutes": "15"}, follow_redirects=False
+    )
+    travel(monkeypatch, minutes=16)
+    # Mia's profile form, still open in the tab: it must not rename Sam.
+    response = await post_form(client, "/account/profile", {"name": "Mia Renamed"}, follow_redirects=False)
+    assert response.status_code == 409
+    assert "nothing was changed" in response.text
+    sam = await db.get(User, world.sam.id, populate_existing=True)
+    assert sam.name == "Sam Support"
+    assert (await post_form(client, "/account/profile", {"name": "Sam S."}, follow_redirects=False)).status_code == 303
+
+
+async def test_write_access_leaves_the_customers_own_decisions_alone(client, world, db, sessionmaker):
+    ada = await make_support_admin(sessionmaker)
+    await sign_in(client, ada)
+    await start_from_org(client, world.acme, write="on", write_reason="The owner asked us to fix the roles")
+    for path, data in [
+        ("/o/acme/settings/support", {"support_access": "allowed"}),
+        ("/o/acme/settings/transfer", {"email": "adam@acme.example"}),
+        ("/o/acme/settings/delete", {"confirm": "acme"}),
+        ("/o/acme/leave", {}),
+        ("/account/profile", {"name": "Olivia Changed"}),
+        ("/account/sessions/revoke-others", {}),
+    ]:
+        response = await post_form(client, path, data, follow_redirects=False)
+        assert response.status_code == 403, path
+        assert "nothing was changed" in unescape(response.text).lower(), path
+    assert await events(db, "org.settings_changed") == []
+    assert await events(db, "org.deleted") == []
+
+
+async def test_a_support_admin_demoted_mid_impersonation_loses_write_access(client, world, db, sessionmaker):
+    ada = await make_support_admin(sessionmaker)
+    await sign_in(client, ada)
+    await start_from_org(client, world.acme, write="on", write_reason="The owner asked us to fix the name")
+    async with sessionmaker() as session:
+        row = await session.get(User, ada.id)
+        row.staff_role = "support"
+        await session.commit()
+    response = await post_form(client, "/o/acme/settings/name", {"name": "Acme Corp"}, follow_redirects=False)
+    assert response.status_code == 403
+    assert "Read-only" in (await client.get("/o/acme")).text
+
+
+async def test_pages_outside_the_org_are_in_its_log_too(client, world, db):
+    await sign_in(client, world.sam)
+    await start_from_org(client, world.acme)
+    await client.get("/account/sessions")
+    (line,) = [e for e in await events(db, "support.request") if e.after["path"] == "/account/sessions"]
+    assert line.org_id == world.acme.id

@@ -28,11 +28,13 @@ class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
         async with runtime.sessionmaker() as db:
             resumed = await resume_session(db, token, settings=runtime.settings, ip=client_ip)
             if resumed and resumed.user.is_staff:
-                live, expired = await resume_impersonation(db, session=resumed.session, staff=resumed.user)
-                if live is not None:
-                    connection.state.impersonation = live
-                    return AuthenticationResult(user=live.target, auth=resumed.session)
-                if expired is not None:
+                impersonation = await resume_impersonation(db, session=resumed.session, staff=resumed.user)
+                if impersonation.live is not None:
+                    connection.state.impersonation = impersonation.live
+                    return AuthenticationResult(user=impersonation.live.target, auth=resumed.session)
+                if impersonation.ran_out:
+                    # A form sent from the customer's page must not now be carried out as staff.
+                    connection.state.impersonation_ran_out = True
                     flash(
                         connection,
                         "Your impersonation ended: its time ran out. You are yourself again.",

@@ -61,8 +61,8 @@ async def run_worker(sessionmaker: async_sessionmaker, settings: Settings, stop:
         except Exception:
             logger.exception("The mail worker hit an error; it carries on")
             attempted = 0
+        await end_overdue_impersonations(sessionmaker)
         if not attempted:
-            await end_overdue_impersonations(sessionmaker)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=settings.mail_poll_seconds)
 

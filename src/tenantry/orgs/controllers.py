@@ -44,6 +44,7 @@ from tenantry.orgs.settings import (
     update_org_settings,
 )
 from tenantry.orgs.slugs import is_slug_available, slug_from_name, slug_problem, suggest_free_slug
+from tenantry.support.web import CUSTOMERS_OWN
 from tenantry.web.guards import REACHABLE_WITHOUT_ORG, START_PATH
 from tenantry.web.responses import see_other
 
@@ -383,7 +384,7 @@ class OrgController(Controller):
     async def transfer_page(self) -> Template:
         return Template("orgs/transfer.html", context={"values": {}, "errors": {}})
 
-    @post("/settings/transfer", opt={"permission": Permission.ORG_DELETE})
+    @post("/settings/transfer", opt={"permission": Permission.ORG_DELETE, CUSTOMERS_OWN: True})
     async def transfer(
         self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor
     ) -> Template | Redirect:
@@ -406,7 +407,7 @@ class OrgController(Controller):
     async def leave_page(self) -> Template:
         return Template("orgs/leave.html", context={"errors": {}})
 
-    @post("/leave", opt={"permission": None})
+    @post("/leave", opt={"permission": None, CUSTOMERS_OWN: True})
     async def leave(
         self,
         request: Request,
@@ -432,7 +433,7 @@ class OrgController(Controller):
             context={"errors": {}, "member_count": members, "restore_days": settings.org_restore_days},
         )
 
-    @post("/settings/delete", opt={"permission": Permission.ORG_DELETE})
+    @post("/settings/delete", opt={"permission": Permission.ORG_DELETE, CUSTOMERS_OWN: True})
     async def delete(
         self, request: Request, db_session: AsyncSession, org_context: OrgContext, actor: Actor, settings: Settings
     ) -> Template | Redirect:

@@ -27,7 +27,7 @@ from tenantry.orgs.settings import load_org_settings
 from tenantry.support import services
 from tenantry.support.models import EndCause, RequestStatus, SupportAccess, SupportAccessRequest
 from tenantry.support.schemas import AccessRequestForm, ApproveForm, StartImpersonationForm, SupportAccessForm
-from tenantry.support.web import DURING_IMPERSONATION, impersonation_of
+from tenantry.support.web import CUSTOMERS_OWN, DURING_IMPERSONATION, impersonation_of
 from tenantry.web.guards import staff_only
 from tenantry.web.responses import see_other
 
@@ -284,7 +284,7 @@ class OrgSupportController(Controller):
     async def page(self, db_session: AsyncSession, org_context: OrgContext) -> Template:
         return await self._page(db_session, org_context)
 
-    @post("/", opt={"permission": Permission.ORG_MANAGE})
+    @post("/", opt={"permission": Permission.ORG_MANAGE, CUSTOMERS_OWN: True})
     async def change(
         self, request: Request, db_session: AsyncSession, settings: Settings, org_context: OrgContext, actor: Actor
     ) -> Template | Redirect:
@@ -301,7 +301,7 @@ class OrgSupportController(Controller):
         flash(request, "Support access saved." if submitted.result else "Nothing to change.", category="success")
         return see_other(f"/o/{org.slug}/settings/support")
 
-    @post("/requests/{request_id:uuid}/approve", opt={"permission": Permission.ORG_MANAGE})
+    @post("/requests/{request_id:uuid}/approve", opt={"permission": Permission.ORG_MANAGE, CUSTOMERS_OWN: True})
     async def approve(
         self,
         request: Request,
@@ -313,7 +313,7 @@ class OrgSupportController(Controller):
     ) -> Template | Redirect:
         return await self._answer(request, db_session, settings, org_context, actor, request_id, approve=True)
 
-    @post("/requests/{request_id:uuid}/refuse", opt={"permission": Permission.ORG_MANAGE})
+    @post("/requests/{request_id:uuid}/refuse", opt={"permission": Permission.ORG_MANAGE, CUSTOMERS_OWN: True})
     async def refuse(
         self,
         request: Request,

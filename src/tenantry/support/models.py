@@ -56,6 +56,9 @@ class Impersonation(UUIDv7Base):
     expires_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True))
     ended_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     end_cause: Mapped[str] = mapped_column(String(16), default="")
+    # An expiry the staff browser hasn't been told of yet: its next request is told, and if that
+    # request was a form sent from a customer's page, it is refused rather than done as staff.
+    expiry_noticed: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class RequestStatus(enum.StrEnum):

@@ -13,7 +13,7 @@ import datetime
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.models import MembershipRole
@@ -69,12 +69,16 @@ class LiveImpersonation:
 
     @property
     def read_only(self) -> bool:
-        return not self.row.can_write
+        # Asked on each request: a staff member no longer a support-admin loses write access at once.
+        return not (self.row.can_write and is_support_admin(self.staff))
+
+    @property
+    def seconds_left(self) -> int:
+        return max(0, int((self.row.expires_at - utcnow()).total_seconds()))
 
     @property
     def minutes_left(self) -> int:
-        seconds = (self.row.expires_at - utcnow()).total_seconds()
-        return max(0, int(seconds + 59) // 60)
+        return (self.seconds_left + 59) // 60
 
     def as_staff(self, actor: Actor) -> Actor:
         """The same request, as the staff member themselves (signing out ends the impersonation)."""
@@ -125,6 +129,11 @@ async def refusal_for(db: AsyncSession, *, live: LiveImpersonation, org: Organiz
 
     Asked on every request into an org, so an owner who tightens the setting, or an approval
     that runs out, takes effect at once."""
+    if live.row.org_id is not None and live.row.org_id != org.id:
+        return (
+            f"This impersonation was started for another {words().org}. End it, then start one "
+            f"from {org.name}'s page in the support console."
+        )
     if policy == SupportAccess.ALLOWED:
         return None
     if live.row.org_id == org.id and live.row.break_glass_reason:
@@ -351,26 +360,42 @@ async def end_impersonation(db: AsyncSession, *, impersonation_id: UUID, actor: 
     return True
 
 
-async def resume_impersonation(
-    db: AsyncSession, *, session: UserSession, staff: User
-) -> tuple[LiveImpersonation | None, Impersonation | None]:
-    """For a staff browser's request: (the live impersonation, None), or (None, the one that just
-    ran out and was ended here), or (None, None). Commits an expiry on its own."""
+@dataclass(frozen=True)
+class Resumed:
+    """What a staff browser's request carries: a live impersonation, or the news that one ran out."""
+
+    live: LiveImpersonation | None = None
+    ran_out: bool = False
+
+
+async def resume_impersonation(db: AsyncSession, *, session: UserSession, staff: User) -> Resumed:
+    """For a staff browser's request: its live impersonation; or, once, the news that it ran out
+    (ended here, or by the worker while the browser was away). Commits its own small writes."""
     found = (
         await db.execute(
             select(Impersonation, User)
             .join(User, User.id == Impersonation.target_user_id)
-            .where(Impersonation.staff_session_id == session.id, Impersonation.ended_at.is_(None))
+            .where(
+                Impersonation.staff_session_id == session.id,
+                or_(
+                    Impersonation.ended_at.is_(None),
+                    and_(Impersonation.end_cause == EndCause.EXPIRED, Impersonation.expiry_noticed.is_(False)),
+                ),
+            )
+            .order_by(Impersonation.started_at.desc())
+            .limit(1)
         )
     ).first()
     if found is None:
-        return None, None
+        return Resumed()
     row, target = found
-    if row.expires_at <= utcnow():
-        ended = await end_impersonation(db, impersonation_id=row.id, actor=staff_actor(staff), cause=EndCause.EXPIRED)
-        await db.commit()
-        return None, row if ended else None
-    return LiveImpersonation(row=row, staff=staff, target=target), None
+    if row.ended_at is None and row.expires_at > utcnow():
+        return Resumed(live=LiveImpersonation(row=row, staff=staff, target=target))
+    if row.ended_at is None:
+        await end_impersonation(db, impersonation_id=row.id, actor=staff_actor(staff), cause=EndCause.EXPIRED)
+    await db.execute(update(Impersonation).where(Impersonation.id == row.id).values(expiry_noticed=True))
+    await db.commit()
+    return Resumed(ran_out=True)
 
 
 async def expire_overdue(db: AsyncSession, *, limit: int = 100) -> int:
@@ -400,6 +425,9 @@ def staff_actor(staff: User) -> Actor:
 
 
 async def _require_owner(db: AsyncSession, *, org: Organization, actor: Actor, what: str) -> None:
+    """An owner of the org, in person: support viewing as an owner can't decide its own access."""
+    if actor.impersonator_id is not None:
+        raise NotPermitted.on("__all__", "Only the owners themselves decide on support's access.")
     access = await authority(db, org=org, actor=actor, require=Permission.ORG_MANAGE)
     if not access.is_owner:
         raise NotPermitted.on("__all__", f"Only an owner can {what}.")
@@ -508,6 +536,8 @@ async def answer_request(
     if approve and hours not in APPROVAL_HOURS:
         raise InvalidInput.on("hours", "Choose how long support may enter.")
     await _require_owner(db, org=org, actor=actor, what="answer support's requests")
+    # Two owners answering at once: the second waits, then finds it answered.
+    await lock_row(db, SupportAccessRequest, request_id, column="status")
     request = await db.scalar(
         select(SupportAccessRequest)
         .where(SupportAccessRequest.id == request_id, SupportAccessRequest.org_id == org.id)

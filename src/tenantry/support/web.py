@@ -9,22 +9,27 @@ recording each request in the activity log with both identities.
 from __future__ import annotations
 
 import logging
+from uuid import UUID
 
 from litestar.connection import ASGIConnection
-from litestar.exceptions import PermissionDeniedException
+from litestar.exceptions import HTTPException
 from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from tenantry.audit.services import Target, record_event
 from tenantry.lib.request_id import request_id
+from tenantry.lib.words import words
 from tenantry.runtime import runtime_of
 from tenantry.support.services import LiveImpersonation
 
 logger = logging.getLogger("tenantry.support")
 
-# opt of the few unsafe routes a read-only impersonation may still use: ending it, signing out.
+# opt of the few unsafe routes an impersonation may always use: ending it, signing out.
 DURING_IMPERSONATION = "during_impersonation"
+# opt of the org routes that stay the customer's own even when support has write access.
+CUSTOMERS_OWN = "customers_own"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+ORG_ROUTES = "/o/{slug"
 
 
 def impersonation_of(scope: Scope | ASGIConnection) -> LiveImpersonation | None:
@@ -32,8 +37,15 @@ def impersonation_of(scope: Scope | ASGIConnection) -> LiveImpersonation | None:
     return state.get("impersonation")
 
 
-class ReadOnlyImpersonation(PermissionDeniedException):
-    """A change attempted in a read-only impersonation: refused, nothing changed."""
+class SupportRefusal(HTTPException):
+    """A change support may not make now; the page says why, and nothing was changed."""
+
+    status_code = 403
+    title = "Nothing was changed"
+
+
+class ReadOnlyImpersonation(SupportRefusal):
+    title = "Read-only: nothing was changed"
 
     def __init__(self, live: LiveImpersonation) -> None:
         super().__init__(
@@ -42,22 +54,54 @@ class ReadOnlyImpersonation(PermissionDeniedException):
         )
 
 
+class CustomersOwnDecision(SupportRefusal):
+    title = "Only the customer can do this"
+
+    def __init__(self, live: LiveImpersonation) -> None:
+        super().__init__(
+            detail=f"Write access covers {words().an_org}'s data, not {live.target.name}'s own account or "
+            f"their decisions about the {words().org} itself (its ownership, deletion, leaving it, or "
+            "support's access). Nothing was changed."
+        )
+
+
+class ImpersonationRanOut(SupportRefusal):
+    status_code = 409
+    title = "Your impersonation had ended"
+
+    def __init__(self) -> None:
+        super().__init__(
+            detail="Its time ran out before this was sent, so nothing was changed: it would have been "
+            "done as you, not as the customer."
+        )
+
+
 def refuse_changes_while_impersonating(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    """The app-wide guard. Org routes (they declare a permission) are left to the org guard, which
-    calls `refuse_change` once it knows the org: the refusal then wears the org's layout, is in
-    its log, and an org that keeps support out says so first."""
-    if "permission" in handler.opt:
+    """The app-wide guard for unsafe requests around an impersonation.
+
+    Outside orgs (the customer's account, creating or joining an org) support changes nothing,
+    write access or not. Org routes are decided by the org guard, which calls `refuse_change` once
+    it knows the org: the refusal then wears the org's layout, is in its log, and an org that keeps
+    support out says so first."""
+    if connection.method in SAFE_METHODS or handler.opt.get(DURING_IMPERSONATION):
         return
-    refuse_change(connection, handler)
+    if connection.scope.get("state", {}).get("impersonation_ran_out"):
+        raise ImpersonationRanOut
+    live = impersonation_of(connection)
+    if live is None or str(connection.scope.get("path_template", "")).startswith(ORG_ROUTES):
+        return
+    raise ReadOnlyImpersonation(live) if live.read_only else CustomersOwnDecision(live)
 
 
 def refuse_change(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """For the org guard: read-only refuses every change; write access, the customer's own ones."""
     live = impersonation_of(connection)
-    if live is None or not live.read_only or connection.method in SAFE_METHODS:
+    if live is None or connection.method in SAFE_METHODS or handler.opt.get(DURING_IMPERSONATION):
         return
-    if handler.opt.get(DURING_IMPERSONATION):
-        return
-    raise ReadOnlyImpersonation(live)
+    if live.read_only:
+        raise ReadOnlyImpersonation(live)
+    if handler.opt.get(CUSTOMERS_OWN):
+        raise CustomersOwnDecision(live)
 
 
 def _address(scope: Scope) -> str:
@@ -101,24 +145,28 @@ class ImpersonationTrail:
         live = impersonation_of(scope)
         if live is None:
             return
-        org_id = scope.get("state", {}).get("viewed_org_id")  # set by the org guard; None: no org's page
+        # An org's page: that org's log (the org guard says which). Any other page (the customer's
+        # account, their org list): the log of each org the impersonation told it started.
+        viewed = scope.get("state", {}).get("viewed_org_id")
+        org_ids = [viewed] if viewed else [UUID(org_id) for org_id in live.row.logged_org_ids] or [None]
         method, path = scope["method"], scope["path"]
         actor = live.actor(ip=_address(scope), user_agent=_header(scope, b"user-agent"), request_id=request_id(scope))
         try:
             async with runtime_of(scope["app"]).sessionmaker() as db:
-                record_event(
-                    db,
-                    actor=actor,
-                    action="support.request",
-                    org_id=org_id,
-                    target=Target(type="request", id=str(live.row.id), label=f"{method} {path}"[:420]),
-                    after={
-                        "method": method,
-                        "path": path[:500],
-                        "status": status,
-                        "impersonation_id": str(live.row.id),
-                    },
-                )
+                for org_id in org_ids:
+                    record_event(
+                        db,
+                        actor=actor,
+                        action="support.request",
+                        org_id=org_id,
+                        target=Target(type="request", id=str(live.row.id), label=f"{method} {path}"[:420]),
+                        after={
+                            "method": method,
+                            "path": path[:500],
+                            "status": status,
+                            "impersonation_id": str(live.row.id),
+                        },
+                    )
                 await db.commit()
         except Exception:  # the customer's page was served; a lost trail line is logged, not raised
             logger.exception("Could not record the impersonated request %s %s", method, path)

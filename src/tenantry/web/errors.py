@@ -24,7 +24,7 @@ from tenantry.lib.forms import InvalidInput
 from tenantry.lib.ratelimit import RateLimited
 from tenantry.lib.request_id import request_id
 from tenantry.lib.words import words
-from tenantry.support.web import ReadOnlyImpersonation
+from tenantry.support.web import SupportRefusal
 from tenantry.web.guards import START_PATH, NeedsAnOrg
 
 logger = logging.getLogger("tenantry")
@@ -83,18 +83,6 @@ def forbidden(request: Request, exc: PermissionDeniedException) -> Response | Te
             detail="For your safety, forms stop working after a while or when cookies are cleared. "
             "Go back, reload the page and submit again.",
         )
-    if isinstance(exc, ReadOnlyImpersonation):
-        response = _page(
-            request,
-            "errors/error.html",
-            HTTP_403_FORBIDDEN,
-            title="Read-only: nothing was changed",
-            detail=str(exc.detail),
-            back_url=_same_site_referer(request),
-        )
-        # An htmx request shows it in the page (app.js); quoted, since a name may be any Unicode.
-        response.headers["X-Problem"] = quote(str(exc.detail))
-        return response
     plan_url = getattr(exc, "plan_url", False)
     if plan_url is not False:  # a feature the org's plan lacks
         return _page(
@@ -114,6 +102,21 @@ def forbidden(request: Request, exc: PermissionDeniedException) -> Response | Te
         if exc.detail and exc.detail != "Forbidden"
         else f"Your role in this {words().org} doesn't include this. An owner or admin can give you access.",
     )
+
+
+def support_refused(request: Request, exc: SupportRefusal) -> Response | Template:
+    """A change support may not make (impersonation): why, in the page, and where to go back."""
+    response = _page(
+        request,
+        "errors/error.html",
+        exc.status_code,
+        title=exc.title,
+        detail=str(exc.detail),
+        back_url=_same_site_referer(request),
+    )
+    # An htmx request shows it in the page (app.js); quoted, since a name may be any Unicode.
+    response.headers["X-Problem"] = quote(str(exc.detail))
+    return response
 
 
 def not_found(request: Request, exc: Exception) -> Response | Template:
@@ -224,6 +227,7 @@ def server_error(request: Request, exc: Exception) -> Response | Template:
 EXCEPTION_HANDLERS = {
     NotFound: not_found,
     NotAuthorizedException: sign_in_redirect,
+    SupportRefusal: support_refused,
     PermissionDeniedException: forbidden,
     Moved: moved,
     NeedsAnOrg: to_start,

@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("expires_at", WHEN, nullable=False),
         sa.Column("ended_at", WHEN, nullable=True),
         sa.Column("end_cause", sa.String(length=16), nullable=False),
+        sa.Column("expiry_noticed", sa.Boolean(), nullable=False),
         sa.Column("sa_orm_sentinel", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["staff_user_id"], ["users.id"], name=op.f("fk_impersonations_staff_user_id_users"), ondelete="CASCADE"

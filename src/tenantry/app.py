@@ -14,6 +14,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.static_files import create_static_files_router
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -24,6 +25,8 @@ from tenantry.access.services import sync_role_templates
 from tenantry.accounts.controllers import AccountController, AccountMailController, AuthController
 from tenantry.accounts.middleware import SessionAuthMiddleware
 from tenantry.accounts.passwords import Passwords
+from tenantry.api.docs import api_docs
+from tenantry.api.router import create_api_router
 from tenantry.audit.controllers import AccountActivityController, OrgActivityController, StaffActivityController
 from tenantry.config import ConfigError, Settings, get_settings
 from tenantry.db.engine import create_alchemy_config, create_engine, create_sessionmaker
@@ -56,6 +59,8 @@ ORG_PREFIX = "/o/{slug:str}"
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 # Paths that never need to know who is calling.
 ANONYMOUS_PATHS = ["^/static/", "^/media/", "^/theme/", "^/healthz$", "^/readyz$"]
+# The JSON API authenticates each request by its bearer key: no session cookie, no flash, no CSRF.
+API_PATHS = ["^/api/v1/"]
 
 
 def _derived_key(secret: str, purpose: str) -> bytes:
@@ -140,7 +145,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         secure=settings.serves_https,
         samesite="lax",
         max_age=3600,
-        exclude=ANONYMOUS_PATHS,
+        exclude=ANONYMOUS_PATHS + API_PATHS,
     )
 
     async def sync_templates() -> None:
@@ -159,7 +164,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             mail_worker.start(sessionmaker, settings)
 
     app = Litestar(
-        route_handlers=[portal, healthz, readyz, static_files],
+        route_handlers=[portal, create_api_router(), api_docs, healthz, readyz, static_files],
         plugins=[
             SQLAlchemyPlugin(config=alchemy),
             FlashPlugin(config=FlashConfig(template_config=template_config)),
@@ -167,7 +172,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=template_config,
         middleware=[
             flash_cookie.middleware,
-            DefineMiddleware(SessionAuthMiddleware, exclude=ANONYMOUS_PATHS),
+            DefineMiddleware(SessionAuthMiddleware, exclude=ANONYMOUS_PATHS + API_PATHS),
             SwitcherMiddleware(),
             DefineMiddleware(ImpersonationTrail),
         ],
@@ -178,6 +183,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_httponly=True,
             cookie_samesite="lax",
             header_name="x-csrftoken",
+            exclude=API_PATHS,
         ),
         guards=[require_user, refuse_changes_while_impersonating, require_an_org],
         dependencies=DEPENDENCIES,
@@ -189,8 +195,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Large enough that an oversized logo gets a message next to the field, not an error page.
         request_max_body_size=MAX_REQUEST_BYTES,
         openapi_config=OpenAPIConfig(
-            title="Tenantry",
-            version="0.1.0",
+            title="Tenantry management API",
+            version="1.0.0",
+            description="Check permissions and provision orgs, members and invitations. "
+            "Send an API key as `Authorization: Bearer <key>`; errors are RFC 9457 problem documents.",
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description="An API key")}
+            ),
             # Only the JSON document: the stock docs pages load scripts from CDNs.
             render_plugins=[JsonRenderPlugin(path="/openapi.json")],
             openapi_router=Router(path="/api/schema", route_handlers=[], opt={"public": True}),

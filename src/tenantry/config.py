@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     # Audit events older than this many days are deleted by `tenantry purge-audit`; empty: kept forever.
     audit_retention_days: int | None = Field(default=None, ge=1)
     mail_window_minutes: int = 60
+    # Requests each API key may make per minute (every instance counts together, in the database).
+    api_requests_per_minute: int = Field(default=1200, ge=1)
 
     # --- workspaces and membership rules (orgs/rules.py) -----------------------------------------
     # Every new (non-staff) account gets a personal workspace it owns, "Olivia's workspace".

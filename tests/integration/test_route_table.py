@@ -17,12 +17,15 @@ from litestar.routes import HTTPRoute
 from sqlalchemy import update
 
 from tenantry.access.permissions import Permission
+from tenantry.api.auth import SCOPE_OPT
+from tenantry.api.router import API_PREFIX
 from tenantry.app import ORG_PREFIX, _check_org_routes_declare_permission
 from tenantry.audit.models import AuditEvent
 from tenantry.config import ConfigError
 from tenantry.members.models import Membership, MembershipStatus
 from tenantry.orgs.context import PERMISSION_OPT
 from tenantry.support.web import DURING_IMPERSONATION
+from tests.integration.api_helpers import bearer, make_key
 from tests.integration.conftest import count, csrf_token, post_form, sign_in
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -47,10 +50,13 @@ class Endpoint:
         return f"{self.method} {self.template}"
 
 
-def endpoints(app: Litestar) -> list[Endpoint]:
+def endpoints(app: Litestar, *, api: bool = False) -> list[Endpoint]:
+    """The portal's routes; with api=True, the JSON API's instead (bearer keys: no session, no CSRF)."""
     found = []
     for route in app.routes:
         if not isinstance(route, HTTPRoute) or route.path.startswith("/static"):
+            continue
+        if route.path.startswith(API_PREFIX) != api:
             continue
         for handler in route.route_handlers:
             for method in handler.http_methods:
@@ -186,6 +192,7 @@ async def test_public_routes_are_few_and_known(app):
     public = sorted({e.template for e in endpoints(app) if e.opt.get("public")})
     assert public == [
         "/",
+        "/api/docs",
         "/api/schema",
         "/api/schema/openapi.json",
         "/api/schema/{path:str}",
@@ -202,6 +209,19 @@ async def test_public_routes_are_few_and_known(app):
         "/theme/accent/{hex_color:str}",
         "/verify-email/{token:str}",
     ]
+
+
+async def test_every_api_route_answers_401_without_a_key_and_403_without_its_scope(client, world, sessionmaker):
+    api = endpoints(client.app, api=True)
+    assert len(api) >= 3
+    for endpoint in api:
+        response = await client.request(endpoint.method, endpoint.url("acme"), json={})
+        assert response.status_code == 401, endpoint
+        assert response.headers["content-type"].startswith("application/problem+json"), endpoint
+    no_scope = await make_key(sessionmaker, scopes=("read",), name="Reader")
+    for endpoint in [e for e in api if e.opt.get(SCOPE_OPT) not in (None, "read")]:
+        response = await client.request(endpoint.method, endpoint.url("acme"), json={}, headers=bearer(no_scope))
+        assert response.status_code == 403, endpoint
 
 
 async def test_every_page_opens_for_an_owner_with_real_ids(client, world):

@@ -6,6 +6,7 @@ from advanced_alchemy.base import orm_registry
 
 from tenantry.access import models as access_models  # noqa: F401
 from tenantry.accounts import models as accounts_models  # noqa: F401
+from tenantry.api import models as api_models  # noqa: F401
 from tenantry.audit import models as audit_models  # noqa: F401
 from tenantry.groups import models as groups_models  # noqa: F401
 from tenantry.invitations import models as invitations_models  # noqa: F401

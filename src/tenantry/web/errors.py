@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote, urlsplit
 
-from litestar import MediaType, Request, Response
+from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.response import Redirect, Template
 from litestar.status_codes import (
@@ -48,10 +48,15 @@ def _wants_json(request: Request) -> bool:
 
 def _page(request: Request, template: str, status: int, **context: object) -> Response | Template:
     if _wants_json(request):
-        return Response(
-            {"status": status, "title": context.get("title", ""), "detail": context.get("detail", "")},
+        return Response(  # RFC 9457, like the API's own errors (api/problems.py)
+            {
+                "type": "about:blank",
+                "status": status,
+                "title": context.get("title", ""),
+                "detail": context.get("detail", ""),
+            },
             status_code=status,
-            media_type=MediaType.JSON,
+            media_type="application/problem+json",
         )
     return Template(
         template_name=template,

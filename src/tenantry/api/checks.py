@@ -1,0 +1,89 @@
+"""`POST /api/v1/check`: may this user do this in this org? The portal's own answer: the roles
+held directly and through groups (access.services.effective_permissions), less what the org's
+policies take away (orgs.settings.apply_policies) — the same function the portal's guards ask."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.access.catalog import Catalog
+from tenantry.access.services import effective_permissions
+from tenantry.accounts.models import User
+from tenantry.api.auth import ApiCaller
+from tenantry.api.schemas import CheckRequest, CheckResult, PermissionSourceOut
+from tenantry.config import Settings
+from tenantry.lib.errors import NotFound
+from tenantry.lib.forms import InvalidInput
+from tenantry.members.models import Membership, MembershipStatus
+from tenantry.orgs.models import Organization, OrgSettingsOverrides
+from tenantry.orgs.settings import apply_policies, org_settings_of
+
+
+def as_uuid(text: str) -> UUID | None:
+    try:
+        return UUID(text)
+    except ValueError:
+        return None
+
+
+async def find_org(db: AsyncSession, ref: str) -> tuple[Organization, OrgSettingsOverrides | None] | None:
+    """A live org by id or slug, with its settings row (one statement)."""
+    org_id = as_uuid(ref)
+    match = Organization.id == org_id if org_id else Organization.slug == ref.lower()
+    row = (
+        await db.execute(
+            select(Organization, OrgSettingsOverrides)
+            .outerjoin(OrgSettingsOverrides, OrgSettingsOverrides.org_id == Organization.id)
+            .where(match, Organization.deleted_at.is_(None))
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+async def find_user_id(db: AsyncSession, ref: str) -> UUID | None:
+    user_id = as_uuid(ref)
+    match = User.id == user_id if user_id else User.email == ref.strip().lower()
+    return await db.scalar(select(User.id).where(match))
+
+
+async def check(
+    db: AsyncSession,
+    *,
+    settings: Settings,
+    catalog: Catalog,
+    caller: ApiCaller,
+    question: CheckRequest,
+    missing_org_raises: bool = True,
+) -> CheckResult:
+    if question.permission not in catalog:
+        raise InvalidInput.on("permission", f"`{question.permission}` isn't a permission this deployment declares.")
+    found = await find_org(db, question.org)
+    if found is not None and caller.org_id not in (None, found[0].id):
+        found = None  # an org key asking about another org: as if it didn't exist
+    if found is None:
+        if missing_org_raises:
+            raise NotFound
+        return CheckResult(allowed=False, sources=[], reason="no_such_org")
+    org, overrides = found
+    user_id = await find_user_id(db, question.user)
+    if user_id is None:
+        return CheckResult(allowed=False, sources=[], reason="no_such_user")
+    held = await effective_permissions(db, user_id=user_id, org_id=org.id)
+    if not held.roles:
+        is_member = await db.scalar(
+            select(Membership.id).where(
+                Membership.org_id == org.id, Membership.user_id == user_id, Membership.status == MembershipStatus.ACTIVE
+            )
+        )
+        if is_member is None:
+            return CheckResult(allowed=False, sources=[], reason="not_a_member")
+    permissions = apply_policies(held, org_settings_of(settings, org, overrides))
+    sources = permissions.sources.get(question.permission, [])
+    return CheckResult(
+        allowed=bool(sources),
+        sources=[PermissionSourceOut(role=source.role_name, group=source.group_name) for source in sources],
+        reason="granted" if sources else "not_granted",
+    )

@@ -1,0 +1,165 @@
+"""API keys: create (shown once), list, revoke, and find the key behind a request.
+
+An app key (created by staff or `tenantry create-api-key`) acts on every org; an org key (created
+in the portal by members holding api_keys:manage, on plans with the api_keys feature) acts only on
+its own org. A key reads "tnt_app_..." or "tnt_org_...", so a leaked one is recognisable (secret
+scanners can match it); only its SHA-256 is stored.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from uuid import UUID
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tenantry.access.permissions import Permission
+from tenantry.access.services import authority
+from tenantry.accounts.services import require_staff
+from tenantry.api.models import ApiKey, Scope
+from tenantry.audit.services import Actor, Target, record_event
+from tenantry.config import Settings
+from tenantry.db.locks import lock_row
+from tenantry.lib.clock import utcnow
+from tenantry.lib.errors import NotFound
+from tenantry.lib.forms import InvalidInput
+from tenantry.lib.tokens import hash_token, new_token
+from tenantry.orgs.models import Organization
+from tenantry.plans.catalog import Feature
+from tenantry.plans.services import require_feature
+
+APP_KEY_PREFIX, ORG_KEY_PREFIX = "tnt_app_", "tnt_org_"
+SHOWN_PREFIX = 12  # "tnt_org_3Fq9": enough to tell keys apart, far too little to guess one
+# last_used_at is written at most this often, so that a busy key doesn't mean a write per request.
+TOUCH_INTERVAL = datetime.timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class NewKey:
+    row: ApiKey
+    token: str  # shown once, never stored
+
+
+def key_target(key: ApiKey) -> Target:
+    return Target(type="api_key", id=str(key.id), label=f"{key.name} ({key.prefix}…)")
+
+
+def key_label(key: ApiKey) -> str:
+    """How a key appears as the actor of the events it causes."""
+    return f"API key {key.name} ({key.prefix}…)"
+
+
+def _check(name: str, scopes: Iterable[str], expires_at: datetime.datetime | None) -> tuple[str, list[str]]:
+    errors: dict[str, str] = {}
+    name = name.strip()
+    if not 1 <= len(name) <= 100:
+        errors["name"] = "Give the key a name of 1 to 100 characters, e.g. the service that uses it."
+    wanted = list(dict.fromkeys(scopes))
+    if not wanted or any(scope not in set(Scope) for scope in wanted):
+        errors["scopes"] = "Choose at least one of: " + ", ".join(Scope) + "."
+    if expires_at is not None and expires_at <= utcnow():
+        errors["expires_at"] = "Choose a moment in the future, or no expiry."
+    if errors:
+        raise InvalidInput(errors)
+    return name, [scope for scope in Scope if scope in wanted]
+
+
+async def create_key(
+    db: AsyncSession,
+    *,
+    settings: Settings,
+    org: Organization | None,
+    name: str,
+    scopes: Iterable[str],
+    expires_at: datetime.datetime | None,
+    actor: Actor,
+) -> NewKey:
+    """An org key for `org`, or an app key (org None: staff, or the command line)."""
+    name, scopes = _check(name, scopes, expires_at)
+    if org is None:
+        if actor.user_id is not None:  # the command line acts as the system
+            await require_staff(db, actor)
+    else:
+        await authority(db, org=org, actor=actor, require=Permission.API_KEYS_MANAGE)
+        await require_feature(db, settings, org, Feature.API_KEYS)
+    token = (APP_KEY_PREFIX if org is None else ORG_KEY_PREFIX) + new_token()
+    row = ApiKey(
+        org_id=org.id if org else None,
+        name=name,
+        prefix=token[:SHOWN_PREFIX],
+        token_hash=hash_token(token),
+        scopes=scopes,
+        created_at=utcnow(),
+        created_by_user_id=actor.user_id,
+        created_by_label=actor.label[:420],
+        expires_at=expires_at,
+    )
+    db.add(row)
+    await db.flush()
+    record_event(
+        db,
+        actor=actor,
+        action="api_key.created",
+        org_id=row.org_id,
+        target=key_target(row),
+        after={
+            "kind": "app" if org is None else "org",
+            "scopes": scopes,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
+    )
+    await db.flush()
+    return NewKey(row=row, token=token)
+
+
+async def revoke_key(db: AsyncSession, *, key_id: UUID, org: Organization | None, actor: Actor) -> bool:
+    """Revoke an org's key (org given) or an app key (org None: staff). False: revoked already."""
+    if org is None:
+        if actor.user_id is not None:
+            await require_staff(db, actor)
+    else:
+        await authority(db, org=org, actor=actor, require=Permission.API_KEYS_MANAGE)
+    await lock_row(db, ApiKey, key_id, column="name")  # two revokes at once: one event
+    owner = ApiKey.org_id.is_(None) if org is None else ApiKey.org_id == org.id
+    key = await db.scalar(select(ApiKey).where(ApiKey.id == key_id, owner).execution_options(populate_existing=True))
+    if key is None:
+        raise NotFound
+    if key.revoked_at is not None:
+        return False
+    key.revoked_at = utcnow()
+    record_event(db, actor=actor, action="api_key.revoked", org_id=key.org_id, target=key_target(key))
+    await db.flush()
+    return True
+
+
+async def keys_of(db: AsyncSession, *, org_id: UUID | None) -> list[ApiKey]:
+    """An org's keys (org_id None: the app keys), live ones first, newest first."""
+    owner = ApiKey.org_id.is_(None) if org_id is None else ApiKey.org_id == org_id
+    rows = await db.scalars(
+        select(ApiKey).where(owner).order_by(ApiKey.revoked_at.is_not(None), ApiKey.created_at.desc(), ApiKey.id)
+    )
+    return list(rows)
+
+
+def is_live(key: ApiKey) -> bool:
+    return key.revoked_at is None and (key.expires_at is None or key.expires_at > utcnow())
+
+
+async def authenticate(sessionmaker: async_sessionmaker, token: str) -> ApiKey | None:
+    """The live key behind a bearer token; None when unknown, revoked or expired. Notes its use
+    (at most once a minute) in a short transaction of its own."""
+    if not token.startswith((APP_KEY_PREFIX, ORG_KEY_PREFIX)) or len(token) > 200:
+        return None
+    async with sessionmaker() as db:
+        key = await db.scalar(select(ApiKey).where(ApiKey.token_hash == hash_token(token)))
+        if key is None or not is_live(key):
+            return None
+        now = utcnow()
+        if key.last_used_at is None or now - key.last_used_at >= TOUCH_INTERVAL:
+            await db.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+            await db.commit()
+            key.last_used_at = now
+        return key

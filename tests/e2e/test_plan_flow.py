@@ -45,6 +45,8 @@ def test_an_owner_changes_plan_and_meets_a_feature_the_plan_lacks(page: Page, se
     expect(page.get_by_text("There is nothing here")).to_be_visible()
     page.goto(f"/staff/orgs?q={slug}")
     page.get_by_role("link", name="Planet Express").click()
+    expect(page.get_by_role("heading", name="Planet Express")).to_be_visible()  # support's page of the org
+    page.get_by_role("link", name="Change plan or grant more").click()
     page.get_by_label("Extra seats").fill("5")
     page.get_by_label("Single sign-on").check()
     page.get_by_label("Note").fill("ticket 4711: pilot")

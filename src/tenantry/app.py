@@ -26,6 +26,7 @@ from tenantry.accounts.controllers import AccountController, AccountMailControll
 from tenantry.accounts.middleware import SessionAuthMiddleware
 from tenantry.accounts.passwords import Passwords
 from tenantry.api.docs import api_docs
+from tenantry.api.openapi import document_problems
 from tenantry.api.router import create_api_router
 from tenantry.audit.controllers import AccountActivityController, OrgActivityController, StaffActivityController
 from tenantry.config import ConfigError, Settings, get_settings
@@ -209,6 +210,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     _check_org_routes_declare_permission(app)
+    document_problems(app)
     return app
 
 

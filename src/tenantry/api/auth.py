@@ -14,6 +14,7 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
+from sqlalchemy import select
 
 from tenantry.api.keys import authenticate, key_label
 from tenantry.api.models import ApiKey
@@ -21,6 +22,7 @@ from tenantry.audit.services import Actor
 from tenantry.lib.errors import NotFound
 from tenantry.lib.ratelimit import Limit
 from tenantry.lib.request_id import request_id
+from tenantry.orgs.models import Organization
 from tenantry.runtime import runtime_of
 
 SCOPE_OPT = "scope"
@@ -60,6 +62,9 @@ async def require_api_key(connection: ASGIConnection, handler: BaseRouteHandler)
         raise PermissionDeniedException(detail=f"This key lacks the `{scope}` scope.")
     limit = Limit("api:key", runtime.settings.api_requests_per_minute, 60)
     await runtime.limiter.hit(limit, str(key.id))
+    if key.org_id is not None and "org" in connection.path_params:
+        # Before the body is even read: another org's path is 404 for an org key, whatever it sends.
+        await _refuse_other_orgs(runtime, key, str(connection.path_params["org"]))
     connection.state.api_caller = ApiCaller(
         key=key,
         actor=Actor(
@@ -70,6 +75,18 @@ async def require_api_key(connection: ASGIConnection, handler: BaseRouteHandler)
             request_id=request_id(connection.scope),
         ),
     )
+
+
+async def _refuse_other_orgs(runtime, key: ApiKey, ref: str) -> None:
+    try:
+        if UUID(ref) == key.org_id:
+            return
+    except ValueError:
+        async with runtime.sessionmaker() as db:
+            own_slug = await db.scalar(select(Organization.slug).where(Organization.id == key.org_id))
+        if own_slug == ref.lower():
+            return
+    raise NotFound
 
 
 def provide_api_caller(request: Request) -> ApiCaller:

@@ -129,6 +129,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             logo,
             accent_css,
         ],
+        # The portal's dependencies stay on the portal: an API body field named like one of them
+        # ("user") would otherwise be taken for a failed dependency (a 500, not a 422).
+        dependencies=DEPENDENCIES,
         include_in_schema=False,
     )
     static_files = create_static_files_router(
@@ -187,7 +190,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             exclude=API_PATHS,
         ),
         guards=[require_user, refuse_changes_while_impersonating, require_an_org],
-        dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[security_headers_hook(hsts=settings.serves_https)],
         on_startup=[sync_templates, start_mail_worker],

@@ -11,6 +11,7 @@ from tenantry.api.auth import provide_api_caller, require_api_key
 from tenantry.api.controllers import CheckController, MetaController
 from tenantry.api.idempotency import IdempotencyMiddleware
 from tenantry.api.problems import API_EXCEPTION_HANDLERS
+from tenantry.web.dependencies import DEPENDENCIES
 
 API_PREFIX = "/api/v1"
 CONTROLLERS = [MetaController, CheckController]
@@ -21,7 +22,11 @@ def create_api_router() -> Router:
         path=API_PREFIX,
         route_handlers=CONTROLLERS,
         guards=[require_api_key],
-        dependencies={"api": Provide(provide_api_caller, sync_to_thread=False)},
+        dependencies={
+            "api": Provide(provide_api_caller, sync_to_thread=False),
+            "settings": DEPENDENCIES["settings"],
+            "catalog": DEPENDENCIES["catalog"],
+        },
         exception_handlers=API_EXCEPTION_HANDLERS,
         middleware=[DefineMiddleware(IdempotencyMiddleware)],
         opt={"public": True},  # no session: the key is checked by require_api_key

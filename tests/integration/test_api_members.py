@@ -361,3 +361,21 @@ async def test_a_membership_added_through_the_api_reaches_the_org_at_once(client
     assert await db.scalar(select(Membership.status).where(Membership.id == uuid.UUID(added.json()["id"]))) == (
         "inactive"
     )
+
+
+async def test_adding_someone_outside_the_allowed_domains_is_refused(world_factory):
+    async with world_factory(invitation_email_domains="acme.example") as (client, _world):
+        token = await make_key(client.test_sessionmaker)
+        gus = await client.post(members_path(), json={"user": "gus@globex.example"}, headers=bearer(token))
+        assert gus.status_code == 422 and fields_of(gus) == ["user"] and "acme.example" in gus.json()["detail"]
+
+
+async def test_a_retried_add_with_the_same_idempotency_key_adds_once(client, world, db, sessionmaker):
+    token = await make_key(sessionmaker)
+    await make_user(db, "Zoe Zed", "zoe@acme.example")
+    await db.commit()
+    headers = {**bearer(token), "Idempotency-Key": "add-zoe"}
+    first = await client.post(members_path(), json={"user": "zoe@acme.example"}, headers=headers)
+    again = await client.post(members_path(), json={"user": "zoe@acme.example"}, headers=headers)
+    assert first.status_code == again.status_code == 201 and again.json() == first.json()
+    assert len(await events(db, "membership.created")) == 5  # the world's four, and Zoe once

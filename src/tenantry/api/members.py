@@ -6,8 +6,7 @@ may reach, translates references (role keys, group names) into ids, and shapes t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from typing import Annotated
 from uuid import UUID
 
@@ -61,14 +60,19 @@ async def org_in_reach(db: AsyncSession, api: ApiCaller, ref: str) -> Organizati
     return found[0]
 
 
-@contextmanager
-def api_field_names() -> Iterator[None]:
-    """A verb's refusal, its fields renamed to those of the API's request body."""
-    try:
-        yield
-    except InvalidInput as exc:
-        exc.errors = {API_FIELDS.get(field, field): message for field, message in exc.errors.items()}
-        raise
+class api_field_names:
+    """A verb's refusal, its fields renamed to those of the API's request body.
+
+    A class, not @contextmanager: that one sets __traceback__ on what passes through, which a
+    frozen dataclass exception (RateLimited) refuses."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: BaseException | None, traceback: object) -> bool:
+        if isinstance(exc, InvalidInput):
+            exc.errors = {API_FIELDS.get(field, field): message for field, message in exc.errors.items()}
+        return False
 
 
 def _unknown(field: str, noun: str, refs: list[str]) -> InvalidInput:

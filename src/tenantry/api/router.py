@@ -10,11 +10,13 @@ from litestar.middleware import DefineMiddleware
 from tenantry.api.auth import provide_api_caller, require_api_key
 from tenantry.api.controllers import CheckController, MetaController
 from tenantry.api.idempotency import IdempotencyMiddleware
+from tenantry.api.invitations import InvitationsController
+from tenantry.api.members import MembershipsController
 from tenantry.api.problems import API_EXCEPTION_HANDLERS
 from tenantry.web.dependencies import DEPENDENCIES
 
 API_PREFIX = "/api/v1"
-CONTROLLERS = [MetaController, CheckController]
+CONTROLLERS = [MetaController, CheckController, MembershipsController, InvitationsController]
 
 
 def create_api_router() -> Router:

@@ -317,6 +317,54 @@ async def create_member(
     return user, membership
 
 
+class AlreadyMember(InvalidInput):
+    """The person is in the org already, active or deactivated: a conflict, not bad input."""
+
+    status = 409
+
+
+async def add_existing_member(
+    db: AsyncSession,
+    *,
+    settings: Settings,
+    org: Organization,
+    user: User,
+    role_ids: set[UUID],
+    group_ids: set[UUID],
+    actor: Actor,
+) -> Membership:
+    """Someone who already has an account joins the org at once, by an admin's (or an app's)
+    decision: with the roles given (the org's default if none) and the groups, within the org's
+    allowed domains, its seats and TENANTRY_MAX_ORGS_PER_USER. No invitation, no email."""
+    await _verified_actor_user(db, actor)
+    access = await authority(db, org=org, actor=actor, require=Permission.MEMBERS_MANAGE)
+    await db.refresh(org)
+    status = await db.scalar(
+        select(Membership.status).where(Membership.org_id == org.id, Membership.user_id == user.id)
+    )
+    if status is not None:
+        raise AlreadyMember.on(
+            "user",
+            f"{user.name} is already a member of {org.name}"
+            + (" (deactivated: reactivate them instead)." if status == MembershipStatus.INACTIVE else "."),
+        )
+    check_invitation_domains(await load_org_settings(db, settings=settings, org=org), [user.email], field="user")
+    roles, groups = await _grantable_roles_and_groups(
+        db, settings=settings, org=org, access=access, role_ids=role_ids, group_ids=group_ids
+    )
+    await check_room_for(
+        db, settings, user=user, org_id=org.id, doing=f"they can join {org.name}", by_admin=True, field="user"
+    )
+    await db.refresh(org)
+    limit, free = await free_seats(db, settings, org)
+    if limit is not None and free <= 0:
+        raise InvalidInput.on("__all__", seat_limit_message(org, limit))
+    membership = await create_membership(db, org=org, user=user, roles=roles, actor=actor)
+    db.add_all([GroupMember(group_id=group.id, membership_id=membership.id) for group in groups])
+    await db.flush()
+    return membership
+
+
 def _send(
     db: AsyncSession,
     settings: Settings,
@@ -357,7 +405,7 @@ async def _create_invitation(
         email=email,
         token_hash=hash_token(token),
         invited_by_id=inviter.id if inviter else None,
-        inviter_name=inviter.name if inviter else actor.label,
+        inviter_name=(inviter.name if inviter else actor.label)[:100],  # an API key's label can be longer
         message=message,
         expires_at=expires_at,
         sent_at=utcnow(),

@@ -134,11 +134,13 @@ async def list_members(
     per_page: int = 25,
     in_group: UUID | None = None,
     only_ids: Select | None = None,
+    status: str | None = None,
 ) -> Page[MemberRow]:
     """One page of an org's members by name, with their direct roles and their groups.
 
     `in_group` narrows to a group's members; `only_ids` to memberships a subquery selects (e.g.
-    the holders of a permission). Three statements, whatever the org's size.
+    the holders of a permission); `status` to active or deactivated ones. Three statements,
+    whatever the org's size.
     """
     statement = (
         select(
@@ -159,6 +161,8 @@ async def list_members(
         )
     if only_ids is not None:
         statement = statement.where(Membership.id.in_(only_ids))
+    if status is not None:
+        statement = statement.where(Membership.status == status)
     page = await keyset_page(
         db,
         statement,

@@ -105,7 +105,7 @@ async def test_an_oversized_upload_gets_a_clear_page(client, world):
 async def test_openapi_document_is_served(client):
     response = await client.get("/api/schema/openapi.json")
     assert response.status_code == 200
-    assert response.json()["info"]["title"] == "Tenantry"
+    assert response.json()["info"]["title"] == "Tenantry management API"
 
 
 async def test_static_files_are_cached_and_versioned(client, world):

@@ -7,7 +7,7 @@ import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, Field, StringConstraints
 
 from tenantry.api.schemas import ApiModel
 from tenantry.orgs.settings import MAX_EXPIRY_DAYS, MIN_EXPIRY_DAYS
@@ -62,26 +62,6 @@ MembershipStatus = Literal["active", "inactive"]
 InvitationStatus = Literal["pending", "accepted", "revoked", "replaced"]
 
 
-class RequestBody(ApiModel):
-    """A request body whose validation errors are located under `body`.
-
-    Litestar takes an error at a top-level key named like one of the app's dependencies (`user`,
-    `settings`, `actor`...) for a failed dependency, and answers 500. Under `body.` it is the
-    client's, and problems.py names the field without the prefix."""
-
-    @classmethod
-    def model_validate(cls, obj, **kwargs):  # type: ignore[override]
-        try:
-            return super().model_validate(obj, **kwargs)
-        except ValidationError as exc:
-            located = [
-                {"type": error["type"], "loc": ("body", *error["loc"]), "input": error.get("input")}
-                | ({"ctx": error["ctx"]} if "ctx" in error else {})
-                for error in exc.errors()
-            ]
-            raise ValidationError.from_exception_data(exc.title, located) from None
-
-
 class RoleOut(ApiModel):
     id: UUID
     key: str
@@ -109,7 +89,7 @@ class MembershipPage(ApiModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last")
 
 
-class NewMembership(RequestBody):
+class NewMembership(ApiModel):
     user: UserRef
     roles: list[RoleRef] | None = Field(
         default=None, max_length=100, description="Omitted or null: the org's default role for new members"
@@ -117,7 +97,7 @@ class NewMembership(RequestBody):
     groups: list[GroupRef] = Field(default_factory=list, max_length=100)
 
 
-class MembershipRoles(RequestBody):
+class MembershipRoles(ApiModel):
     roles: list[RoleRef] = Field(max_length=100, description="The member's direct roles, exactly (keys or ids)")
 
 
@@ -141,7 +121,7 @@ class InvitationPage(ApiModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last")
 
 
-class NewInvitation(RequestBody):
+class NewInvitation(ApiModel):
     email: Annotated[str, StringConstraints(min_length=1, max_length=320), AfterValidator(plain_text)]
     roles: list[RoleRef] | None = Field(
         default=None, max_length=100, description="Omitted or null: the org's default role for new members"

@@ -1,5 +1,5 @@
-"""The `tenantry` command: run | migrate | worker | create-staff | purge | purge-audit |
-check-migrations | make-migration."""
+"""The `tenantry` command: run | migrate | worker | create-staff | create-api-key | purge |
+purge-audit | check-migrations | make-migration."""
 
 from __future__ import annotations
 
@@ -149,6 +149,77 @@ def create_staff(email: str, name: str, role: str, password_stdin: bool) -> None
         click.secho(str(exc), fg="red", err=True)
         sys.exit(1)
     click.echo(message)
+
+
+@main.command("create-api-key")
+@click.option("--name", required=True, help="What uses the key, e.g. 'Billing backend'.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    type=click.Choice(["read", "write", "check"]),
+    help="read, write or check; repeat for several (--scope read --scope check).",
+)
+@click.option("--org", "org_slug", help="An org key for this org (its address); without it, an app key for every org.")
+@click.option("--expires-days", type=click.IntRange(min=1, max=36500), help="Expire after this many days.")
+def create_api_key(name: str, scopes: tuple[str, ...], org_slug: str | None, expires_days: int | None) -> None:
+    """Create an API key and print it, once: only its hash is stored."""
+    import datetime
+
+    from sqlalchemy import select
+
+    from tenantry.api.keys import create_key
+    from tenantry.audit.services import Actor
+    from tenantry.db.engine import create_engine, create_sessionmaker
+    from tenantry.lib.clock import utcnow
+    from tenantry.lib.forms import InvalidInput
+    from tenantry.orgs.models import Organization
+
+    settings = _settings()
+    expires_at = utcnow() + datetime.timedelta(days=expires_days) if expires_days else None
+
+    async def create():
+        engine = create_engine(settings)
+        try:
+            async with create_sessionmaker(engine)() as db:
+                org = None
+                if org_slug is not None:
+                    org = await db.scalar(
+                        select(Organization).where(
+                            Organization.slug == org_slug.strip().lower(), Organization.deleted_at.is_(None)
+                        )
+                    )
+                    if org is None:
+                        raise click.UsageError(f"There is no {words().org} at /o/{org_slug.strip()}.")
+                new = await create_key(
+                    db,
+                    settings=settings,
+                    org=org,
+                    name=name,
+                    scopes=scopes,
+                    expires_at=expires_at,
+                    actor=Actor.system("tenantry create-api-key"),
+                )
+                await db.commit()
+                return new, org
+        finally:
+            await engine.dispose()
+
+    try:
+        new, org = asyncio.run(create())
+    except click.UsageError as exc:
+        click.secho(exc.message, fg="red", err=True)
+        sys.exit(2)
+    except InvalidInput as exc:  # e.g. a name too long, a plan without API keys
+        for message in exc.errors.values():
+            click.secho(message, fg="red", err=True)
+        sys.exit(1)
+    reach = f"the {words().org} {org.name} (/o/{org.slug}) only" if org else f"every {words().org}"
+    until = f", until {new.row.expires_at:%Y-%m-%d %H:%M} UTC" if new.row.expires_at else ""
+    click.echo(f"Created the API key {new.row.name} for {reach}, scopes {', '.join(new.row.scopes)}{until}:")
+    click.echo(new.token)
+    click.echo("Store it now: it can't be shown again (only its hash is kept).")
 
 
 @main.command("purge-audit")

@@ -27,6 +27,7 @@ from tenantry.accounts.middleware import SessionAuthMiddleware
 from tenantry.accounts.passwords import Passwords
 from tenantry.api.docs import api_docs
 from tenantry.api.openapi import document_problems
+from tenantry.api.portal_controllers import OrgApiKeysController, StaffApiKeysController
 from tenantry.api.router import create_api_router
 from tenantry.audit.controllers import AccountActivityController, OrgActivityController, StaffActivityController
 from tenantry.config import ConfigError, Settings, get_settings
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PermissionsController,
             PlanController,
             OrgSupportController,
+            OrgApiKeysController,
         ],
         guards=[require_org_access],
         dependencies={"org_context": Provide(provide_org_context, sync_to_thread=False)},
@@ -125,6 +127,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             end_impersonation,
             StaffOrgController,
             StaffUserController,
+            StaffApiKeysController,
             org_router,
             logo,
             accent_css,

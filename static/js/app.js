@@ -112,6 +112,23 @@
     });
   }
 
+  // "Copy to clipboard" beside a secret shown once (a new API key). Without script, or without
+  // clipboard access, the text is still there to select (it selects whole with one click).
+  function wireCopyButtons(root) {
+    root.querySelectorAll("button[data-copy]").forEach(function (button) {
+      const source = document.getElementById(button.dataset.copy);
+      if (!source || !navigator.clipboard) return;
+      const status = button.parentElement.querySelector("[data-copy-status]");
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        navigator.clipboard.writeText(source.textContent.trim()).then(
+          function () { if (status) status.textContent = "Copied."; },
+          function () { if (status) status.textContent = "Couldn't copy: select the key and copy it yourself."; }
+        );
+      });
+    });
+  }
+
   // After a refused form, start where the problem is.
   function focusFirstError() {
     const invalid = document.querySelector('[aria-invalid="true"]');
@@ -138,6 +155,7 @@
     startCountdown();
     localizeTimes(document);
     wireColorFields(document);
+    wireCopyButtons(document);
     focusFirstError();
   });
   document.addEventListener("htmx:afterSwap", function (event) { localizeTimes(event.target); });

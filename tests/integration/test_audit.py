@@ -142,6 +142,30 @@ def of_mia(verb: str):
     return path
 
 
+def api_key_of(org: str | None):
+    """A key of Acme (org "acme") or an app key (None); the path is its revoke route."""
+
+    async def path(world: World, db) -> str:
+        from tenantry.api.keys import create_key
+        from tenantry.audit.services import Actor
+        from tenantry.orgs.models import Organization
+
+        owner = await db.get(Organization, world.acme.id) if org else None
+        new = await create_key(
+            db,
+            settings=SEED_SETTINGS,
+            org=owner,
+            name="Backend",
+            scopes=["read"],
+            expires_at=None,
+            actor=Actor.system("tests"),
+        )
+        await db.commit()
+        return f"/o/acme/settings/api-keys/{new.row.id}/revoke" if org else f"/staff/api-keys/{new.row.id}/revoke"
+
+    return path
+
+
 IMPERSONATION = {"reason": "Looking at the members page for a ticket", "minutes": "30"}
 
 
@@ -406,6 +430,12 @@ MUTATIONS = [
         "olivia",
         path=support_request("refuse"),
     ),
+    Mutation("/o/{slug:str}/settings/api-keys", "api_key.created", "adam", {"name": "Backend", "scopes": "read"}),
+    Mutation(
+        "/o/{slug:str}/settings/api-keys/{key_id:uuid}/revoke", "api_key.revoked", "adam", path=api_key_of("acme")
+    ),
+    Mutation("/staff/api-keys", "api_key.created", "sam", {"name": "Billing", "scopes": ["check", "read"]}),
+    Mutation("/staff/api-keys/{key_id:uuid}/revoke", "api_key.revoked", "sam", path=api_key_of(None)),
 ]
 
 

@@ -274,3 +274,75 @@ def test_purge_removes_only_orgs_past_the_restore_window_and_keeps_their_history
     later = CliRunner().invoke(main, ["purge"])
     assert "Purged 1 organization deleted more than 30 days ago." in later.output
     assert asyncio.run(look())["orgs"] == set()
+
+
+def test_create_api_key_prints_a_working_key_once(cli_env, settings, world):
+    from litestar.testing import TestClient
+
+    from tenantry.api.models import ApiKey
+    from tenantry.app import create_app
+
+    result = CliRunner().invoke(
+        main, ["create-api-key", "--name", "Backend", "--scope", "read", "--scope", "check", "--expires-days", "30"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("Created the API key Backend for every organization, scopes read, check, until ")
+    token = lines[1]
+    assert token.startswith("tnt_app_")
+    assert "can't be shown again" in lines[2]
+
+    with TestClient(create_app(settings)) as client:
+        whoami = client.get("/api/v1/whoami", headers={"Authorization": f"Bearer {token}"})
+    assert whoami.status_code == 200 and whoami.json()["scopes"] == ["read", "check"]
+
+    org_key = CliRunner().invoke(main, ["create-api-key", "--name", "Acme sync", "--scope", "write", "--org", "ACME"])
+    assert org_key.exit_code == 0, org_key.output
+    assert "for the organization Acme (/o/acme) only" in org_key.output
+    assert org_key.output.splitlines()[1].startswith("tnt_org_")
+
+    async def look() -> tuple[list, list]:
+        own_engine = create_engine(settings)
+        async with create_sessionmaker(own_engine)() as db:
+            keys = list(await db.scalars(select(ApiKey).order_by(ApiKey.created_at)))
+            created = await events(db, "api_key.created")
+        await own_engine.dispose()
+        return keys, created
+
+    keys, created = asyncio.run(look())
+    assert [(k.name, k.org_id) for k in keys] == [("Backend", None), ("Acme sync", world.acme.id)]
+    assert token not in {k.token_hash for k in keys} and keys[0].expires_at is not None
+    assert [e.actor_label for e in created] == ["tenantry create-api-key"] * 2
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--name", "X", "--scope", "admin"], 2, "Invalid value for '--scope'"),
+        (["--name", "X"], 2, "Missing option '--scope'"),
+        (["--name", "X", "--scope", "read", "--org", "no-such-org"], 2, "There is no organization at /o/no-such-org."),
+        (["--name", "X" * 101, "--scope", "read"], 1, "Give the key a name of 1 to 100 characters"),
+        (["--name", "X", "--scope", "read", "--expires-days", "0"], 2, "Invalid value for '--expires-days'"),
+        (["--name", "X", "--scope", "read", "--org", "globex"], 1, "The Team plan doesn't include API keys"),
+    ],
+)
+def test_create_api_key_refuses_bad_input_in_one_line(cli_env, settings, world, monkeypatch, args, code, message):
+    monkeypatch.setenv("TENANTRY_PLANS_FILE", settings.plans_file)  # the tests' plans: Team has no API keys
+    get_settings.cache_clear()
+
+    async def globex_on_team() -> None:
+        from sqlalchemy import update
+
+        from tenantry.orgs.models import Organization
+
+        own_engine = create_engine(settings)
+        async with create_sessionmaker(own_engine)() as db:
+            await db.execute(update(Organization).where(Organization.slug == "globex").values(plan_key="team"))
+            await db.commit()
+        await own_engine.dispose()
+
+    asyncio.run(globex_on_team())
+    result = CliRunner().invoke(main, ["create-api-key", *args])
+    assert result.exit_code == code, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output and "tnt_" not in result.output

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tenantry.accounts import sessions
+from tenantry.api.keys import create_key
 from tenantry.audit.services import Actor
 from tenantry.lib.clock import utcnow
 from tenantry.members.models import MembershipStatus
@@ -86,6 +87,10 @@ FORMS = [
     ("olivia", "/o/acme/settings/support", "/o/acme/settings/support/requests/{support_request}/refuse"),
     ("sam", "/staff/users/{mia_user}", "/staff/users/{mia_user}/sessions/end"),
     ("sam", "/staff/users/{nora_user}", "/staff/users/{nora_user}/verification"),
+    ("olivia", "/o/acme/settings/api-keys", "/o/acme/settings/api-keys"),
+    ("olivia", "/o/acme/settings/api-keys", "/o/acme/settings/api-keys/{acme_key}/revoke"),
+    ("sam", "/staff/api-keys", "/staff/api-keys"),
+    ("sam", "/staff/api-keys", "/staff/api-keys/{app_key}/revoke"),
 ]
 TOKENS = {"reset", "set", "invite_gus", "invite_new"}  # placeholders that aren't ids: filled in before matching
 
@@ -118,6 +123,19 @@ async def ids(world, db) -> dict[str, str]:
     db.add(OrgSettingsOverrides(org_id=world.globex.id, support_access="approval"))  # its request form shows
     support_request = SupportAccessRequest(org_id=world.acme.id, staff_user_id=world.sam.id, reason="Ticket SUP-3")
     db.add(support_request)
+    # A key of Acme and an app key, so both pages show a revoke form.
+    acme_key = await create_key(
+        db,
+        settings=SEED_SETTINGS,
+        org=world.acme,
+        name="Backend",
+        scopes=["read"],
+        expires_at=None,
+        actor=Actor.system(),
+    )
+    app_key = await create_key(
+        db, settings=SEED_SETTINGS, org=None, name="App", scopes=["check"], expires_at=None, actor=Actor.system()
+    )
     # Mia signed in somewhere, so support's page of her shows "Sign out everywhere".
     sessions.create_session(db, user=mia, settings=SEED_SETTINGS, ip="10.0.0.1", user_agent="laptop")
     await db.commit()
@@ -134,6 +152,8 @@ async def ids(world, db) -> dict[str, str]:
         "mia_user": str(world.mia.id),
         "nora_user": str(world.nora.id),
         "deleted_org": str(initech.id),
+        "acme_key": str(acme_key.row.id),
+        "app_key": str(app_key.row.id),
         **tokens,
     }
 

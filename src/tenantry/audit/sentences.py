@@ -126,6 +126,17 @@ def _request_made(event: AuditEvent) -> str:
     return f"{verb} {after.get('method', '')} {after.get('path', '')} → {after.get('status', '')}"
 
 
+def _key_created(event: AuditEvent) -> str:
+    after = event.after or {}
+    kind = "app key" if after.get("kind") == "app" else "API key"
+    scopes = ", ".join(str(s) for s in after.get("scopes") or []) or "none"
+    expiry = ""
+    if after.get("expires_at"):
+        expires = datetime.datetime.fromisoformat(str(after["expires_at"])).astimezone(datetime.UTC)
+        expiry = f", expiring {expires:%Y-%m-%d %H:%M} UTC"
+    return f"created the {kind} {event.target_label} with scopes {scopes}{expiry}"
+
+
 # action -> what follows the actor's name; {target} is the event's target label, {org} the
 # deployment's word for an organization (lib/words.py).
 PHRASES: dict[str, str | Callable[[AuditEvent], str]] = {
@@ -207,6 +218,8 @@ PHRASES: dict[str, str | Callable[[AuditEvent], str]] = {
     "support.access_refused": "refused support access to {target}",
     "user.sessions_ended_by_staff": lambda e: f"signed {e.target_label} out everywhere{_sessions_ended(e)}",
     "user.verification_resent_by_staff": "sent a new confirmation link to {target}",
+    "api_key.created": _key_created,
+    "api_key.revoked": "revoked the API key {target}",
 }
 
 
@@ -240,6 +253,7 @@ ACTION_GROUPS = {
     "group": "Groups",
     "user": "Account",
     "support": "Support",
+    "api_key": "API keys",
 }
 
 

@@ -70,7 +70,16 @@ def problem(
 
 
 def _field_of(key: str) -> str:
+    if key == "data":  # Litestar's name for the whole body: it was missing or not an object
+        return "body"
     return key.split(".", 1)[-1] if key.startswith("body.") else key
+
+
+def _message_of(item: dict) -> str:
+    message = str(item.get("message", "Invalid value."))
+    if item.get("key") == "data" and message.strip("'\"") == "data":
+        return "Send a JSON object as the request body."
+    return message.removeprefix("Value error, ")
 
 
 def on_problem(request: Request, exc: Problem) -> Response:
@@ -82,7 +91,7 @@ def on_validation(request: Request, exc: ValidationException) -> Response:
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             field = _field_of(str(item.get("key") or item.get("source") or "body"))
-            errors.append({"field": field, "message": str(item.get("message", "Invalid value."))})
+            errors.append({"field": field, "message": _message_of(item)})
     fields = ", ".join(sorted({e["field"] for e in errors})) or "the body"
     return problem(request, 422, f"Check {fields}.", errors=errors)
 

@@ -24,10 +24,11 @@ def create_api_router() -> Router:
         path=API_PREFIX,
         route_handlers=CONTROLLERS,
         guards=[require_api_key],
+        # The portal's dependencies minus the signed-in person's (user, user_session, actor): here
+        # the caller is a key (`api`), and a body field may be named "user".
         dependencies={
             "api": Provide(provide_api_caller, sync_to_thread=False),
-            "settings": DEPENDENCIES["settings"],
-            "catalog": DEPENDENCIES["catalog"],
+            **{name: DEPENDENCIES[name] for name in ("settings", "passwords", "limiter", "catalog")},
         },
         exception_handlers=API_EXCEPTION_HANDLERS,
         middleware=[DefineMiddleware(IdempotencyMiddleware)],

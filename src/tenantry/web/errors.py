@@ -125,6 +125,8 @@ def support_refused(request: Request, exc: SupportRefusal) -> Response | Templat
 
 
 def not_found(request: Request, exc: Exception) -> Response | Template:
+    if _wants_json(request):  # e.g. an API path whose id isn't even a UUID: no route matched
+        return _page(request, "", HTTP_404_NOT_FOUND, title="Not found", detail="No such resource.")
     return _page(
         request,
         "errors/error.html",

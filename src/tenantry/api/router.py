@@ -7,13 +7,15 @@ from litestar import Router
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 
+from tenantry.api.access import PermissionsController, RolesController
 from tenantry.api.auth import provide_api_caller, require_api_key
 from tenantry.api.controllers import CheckController, MetaController
+from tenantry.api.groups import GroupsController
 from tenantry.api.idempotency import IdempotencyMiddleware
 from tenantry.api.problems import API_EXCEPTION_HANDLERS
 
 API_PREFIX = "/api/v1"
-CONTROLLERS = [MetaController, CheckController]
+CONTROLLERS = [MetaController, CheckController, PermissionsController, RolesController, GroupsController]
 
 
 def create_api_router() -> Router:

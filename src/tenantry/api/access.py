@@ -7,9 +7,11 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, delete, get, patch, post
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.catalog import Catalog
+from tenantry.access.models import RolePermission
 from tenantry.access.services import (
     RoleInfo,
     create_role,
@@ -133,7 +135,9 @@ class RolesController(Controller):
         if data.permissions is not None:
             permissions = set(data.permissions)
         else:
-            permissions = next(i.permissions for i in await roles_of_org(db_session, org_id=found.id) if i.role == role)
+            permissions = set(
+                await db_session.scalars(select(RolePermission.permission).where(RolePermission.role_id == role.id))
+            )
         await update_role(
             db_session,
             org=found,

@@ -7,8 +7,10 @@ from litestar import Router
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 
+from tenantry.api.access import PermissionsController, RolesController
 from tenantry.api.auth import provide_api_caller, require_api_key
 from tenantry.api.controllers import CheckController, MetaController
+from tenantry.api.groups import GroupsController
 from tenantry.api.idempotency import IdempotencyMiddleware
 from tenantry.api.invitations import InvitationsController
 from tenantry.api.members import MembershipsController
@@ -16,7 +18,15 @@ from tenantry.api.problems import API_EXCEPTION_HANDLERS
 from tenantry.web.dependencies import DEPENDENCIES
 
 API_PREFIX = "/api/v1"
-CONTROLLERS = [MetaController, CheckController, MembershipsController, InvitationsController]
+CONTROLLERS = [
+    MetaController,
+    CheckController,
+    PermissionsController,
+    RolesController,
+    GroupsController,
+    MembershipsController,
+    InvitationsController,
+]
 
 
 def create_api_router() -> Router:

@@ -20,27 +20,11 @@ from tenantry.access.services import (
     roles_of_org,
     update_role,
 )
-from tenantry.api.auth import SCOPE_OPT, ApiCaller
-from tenantry.api.checks import find_org
-from tenantry.api.models import Scope
+from tenantry.api.auth import READ, WRITE, ApiCaller
+from tenantry.api.checks import org_in_reach
 from tenantry.api.schemas_access import PermissionList, PermissionOut, RoleCreate, RoleList, RoleOut, RoleUpdate
 from tenantry.config import Settings
 from tenantry.lib.errors import NotFound
-from tenantry.orgs.models import Organization
-
-READ = {SCOPE_OPT: Scope.READ}
-WRITE = {SCOPE_OPT: Scope.WRITE}
-
-
-async def reachable_org(db: AsyncSession, api: ApiCaller, ref: str) -> Organization:
-    """The live org `ref` (id or slug) names, if this key reaches it; otherwise 404."""
-    if len(ref) > 100 or any(ord(ch) < 32 or ord(ch) == 127 for ch in ref):
-        raise NotFound  # no slug looks like this, and PostgreSQL refuses NUL in a query
-    found = await find_org(db, ref)
-    if found is None:
-        raise NotFound
-    api.reach(found[0].id)
-    return found[0]
 
 
 def role_out(info: RoleInfo) -> RoleOut:
@@ -88,7 +72,7 @@ class RolesController(Controller):
     async def list_roles(self, db_session: AsyncSession, api: ApiCaller, org: str) -> RoleList:
         """The templates every org has and the org's own roles, each with its permissions, in the
         portal's order. Not paginated: an org has few roles, and they all come in one page."""
-        found = await reachable_org(db_session, api, org)
+        found = await org_in_reach(db_session, api, org)
         return RoleList(
             items=[role_out(info) for info in await roles_of_org(db_session, org_id=found.id, with_counts=True)]
         )
@@ -105,7 +89,7 @@ class RolesController(Controller):
     ) -> RoleOut:
         """On a plan with custom roles only (otherwise 403). The key, made from the name when left
         out, is unique in the org and never changes. Unknown permissions: 422."""
-        found = await reachable_org(db_session, api, org)
+        found = await org_in_reach(db_session, api, org)
         role = await create_role(
             db_session,
             settings=settings,
@@ -121,7 +105,7 @@ class RolesController(Controller):
 
     @get("/{role_id:uuid}", opt=READ, summary="One role")
     async def get_role(self, db_session: AsyncSession, api: ApiCaller, org: str, role_id: UUID) -> RoleOut:
-        found = await reachable_org(db_session, api, org)
+        found = await org_in_reach(db_session, api, org)
         return await _role_out(db_session, org_id=found.id, role_id=role_id)
 
     @patch("/{role_id:uuid}", opt=WRITE, summary="Change a role of the org's own")
@@ -130,7 +114,7 @@ class RolesController(Controller):
     ) -> RoleOut:
         """Only the fields sent change; `permissions` is the whole new set. Its holders have the
         new permissions on their very next request. A built-in role: 403."""
-        found = await reachable_org(db_session, api, org)
+        found = await org_in_reach(db_session, api, org)
         role = await find_own_role(db_session, org_id=found.id, role_id=role_id)
         if data.permissions is not None:
             permissions = set(data.permissions)
@@ -154,9 +138,6 @@ class RolesController(Controller):
     async def remove(self, db_session: AsyncSession, api: ApiCaller, org: str, role_id: UUID) -> None:
         """Whoever held it loses it. A built-in role: 403; the org's default role for new
         members: 422 (choose another default first)."""
-        found = await reachable_org(db_session, api, org)
+        found = await org_in_reach(db_session, api, org)
         role = await find_own_role(db_session, org_id=found.id, role_id=role_id)
         await delete_role(db_session, org=found, role=role, actor=api.actor)
-
-
-__all__ = ["PermissionsController", "RolesController", "reachable_org"]

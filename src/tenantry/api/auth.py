@@ -26,6 +26,9 @@ from tenantry.orgs.models import Organization
 from tenantry.runtime import runtime_of
 
 SCOPE_OPT = "scope"
+# The opts of reading and writing routes.
+READ = {SCOPE_OPT: "read"}
+WRITE = {SCOPE_OPT: "write"}
 
 
 @dataclass(frozen=True)

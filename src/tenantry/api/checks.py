@@ -31,6 +31,8 @@ def as_uuid(text: str) -> UUID | None:
 
 async def find_org(db: AsyncSession, ref: str) -> tuple[Organization, OrgSettingsOverrides | None] | None:
     """A live org by id or slug, with its settings row (one statement)."""
+    if len(ref) > 100 or any(ord(ch) < 32 or ord(ch) == 127 for ch in ref):
+        return None  # no slug looks like this, and PostgreSQL refuses NUL in a query
     org_id = as_uuid(ref)
     match = Organization.id == org_id if org_id else Organization.slug == ref.lower()
     row = (
@@ -41,6 +43,15 @@ async def find_org(db: AsyncSession, ref: str) -> tuple[Organization, OrgSetting
         )
     ).first()
     return (row[0], row[1]) if row else None
+
+
+async def org_in_reach(db: AsyncSession, api: ApiCaller, ref: str) -> Organization:
+    """The live org a path names by id or slug, if this key may reach it; otherwise 404."""
+    found = await find_org(db, ref)
+    if found is None:
+        raise NotFound
+    api.reach(found[0].id)
+    return found[0]
 
 
 async def find_user_id(db: AsyncSession, ref: str) -> UUID | None:

@@ -16,9 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.access.models import Role
 from tenantry.access.services import role_sort_key, roles_of_org
 from tenantry.accounts.models import User
-from tenantry.api.access import READ, WRITE, reachable_org
-from tenantry.api.auth import ApiCaller
-from tenantry.api.checks import as_uuid
+from tenantry.api.auth import READ, WRITE, ApiCaller
+from tenantry.api.checks import as_uuid, org_in_reach
 from tenantry.api.schemas_access import (
     GroupCreate,
     GroupDetail,
@@ -148,7 +147,7 @@ class GroupsController(Controller):
         limit: int = Limit,
     ) -> GroupList:
         """By name, one page at a time (keyset pagination), each with its member count and roles."""
-        found = await reachable_org(db_session, api, org)
+        found = await org_in_reach(db_session, api, org)
         page = await keyset_page(
             db_session,
             select(Group).where(Group.org_id == found.id),
@@ -169,7 +168,7 @@ class GroupsController(Controller):
         self, db_session: AsyncSession, settings: Settings, api: ApiCaller, org: str, data: GroupCreate
     ) -> GroupDetail:
         """On a plan with groups only (otherwise 403). Names are unique in the org, whatever their case."""
-        found = await reachable_org(db_session, api, org)
+        found = await org_in_reach(db_session, api, org)
         group = await services.create_group(
             db_session, settings=settings, org=found, name=data.name, description=data.description, actor=api.actor
         )
@@ -177,7 +176,7 @@ class GroupsController(Controller):
 
     @get("/{group_id:uuid}", opt=READ, summary="One group, with its roles and first page of members")
     async def get_group(self, db_session: AsyncSession, api: ApiCaller, org: str, group_id: UUID) -> GroupDetail:
-        found = await reachable_org(db_session, api, org)
+        found = await org_in_reach(db_session, api, org)
         group = await services.find_group(db_session, org_id=found.id, group_id=group_id)
         return await _group_detail(db_session, org_id=found.id, group=group)
 
@@ -185,7 +184,7 @@ class GroupsController(Controller):
     async def update(
         self, db_session: AsyncSession, api: ApiCaller, org: str, group_id: UUID, data: GroupUpdate
     ) -> GroupDetail:
-        found = await reachable_org(db_session, api, org)
+        found = await org_in_reach(db_session, api, org)
         group = await services.find_group(db_session, org_id=found.id, group_id=group_id)
         await services.update_group(
             db_session,
@@ -200,7 +199,7 @@ class GroupsController(Controller):
     @delete("/{group_id:uuid}", opt=WRITE, summary="Delete a group")
     async def remove(self, db_session: AsyncSession, api: ApiCaller, org: str, group_id: UUID) -> None:
         """Its members leave it and lose the roles it gave them; they stay in the org."""
-        found = await reachable_org(db_session, api, org)
+        found = await org_in_reach(db_session, api, org)
         group = await services.find_group(db_session, org_id=found.id, group_id=group_id)
         await services.delete_group(db_session, org=found, group=group, actor=api.actor)
 
@@ -215,7 +214,7 @@ class GroupsController(Controller):
         limit: int = Limit,
     ) -> GroupMemberList:
         """By name, one page at a time (keyset pagination); deactivated members stay in their groups."""
-        found = await reachable_org(db_session, api, org)
+        found = await org_in_reach(db_session, api, org)
         group = await services.find_group(db_session, org_id=found.id, group_id=group_id)
         return await _members_page(db_session, org_id=found.id, group_id=group.id, cursor=cursor, limit=limit)
 
@@ -230,7 +229,7 @@ class GroupsController(Controller):
     ) -> Response[GroupMemberOut]:
         """They hold the group's roles from their very next request. 201 when added, 200 when they
         already were in it. Joining a group grants its roles: the portal's granting rules apply."""
-        found = await reachable_org(db_session, api, org)
+        found = await org_in_reach(db_session, api, org)
         group = await services.find_group(db_session, org_id=found.id, group_id=group_id)
         membership, user = await _member_named(db_session, org_id=found.id, ref=data.member)
         added = await services.add_group_member(
@@ -246,7 +245,7 @@ class GroupsController(Controller):
         self, db_session: AsyncSession, api: ApiCaller, org: str, group_id: UUID, membership_id: UUID
     ) -> None:
         """The roles the group gave them are gone on their next request. Not in the group: 404."""
-        found = await reachable_org(db_session, api, org)
+        found = await org_in_reach(db_session, api, org)
         group = await services.find_group(db_session, org_id=found.id, group_id=group_id)
         membership, user = await find_member(db_session, org_id=found.id, membership_id=membership_id)
         removed = await services.remove_group_member(
@@ -261,7 +260,7 @@ class GroupsController(Controller):
     ) -> GroupDetail:
         """The group's whole set of roles from now on, by key or id: every member holds them on
         their next request. Owner can't be given to a group (403)."""
-        found = await reachable_org(db_session, api, org)
+        found = await org_in_reach(db_session, api, org)
         group = await services.find_group(db_session, org_id=found.id, group_id=group_id)
         role_ids = await _role_ids_named(db_session, org_id=found.id, refs=data.roles)
         await services.set_group_roles(db_session, org=found, group=group, role_ids=role_ids, actor=api.actor)

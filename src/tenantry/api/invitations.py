@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.access.models import Role
 from tenantry.access.services import role_sort_key
 from tenantry.accounts.schemas import normalize_email
-from tenantry.api.auth import ApiCaller
-from tenantry.api.members import READ, WRITE, Cursor, PageSize, api_field_names, group_ids_of, org_in_reach, role_ids_of
+from tenantry.api.auth import READ, WRITE, ApiCaller
+from tenantry.api.checks import org_in_reach
+from tenantry.api.members import Cursor, PageSize, api_field_names, group_ids_of, role_ids_of
 from tenantry.api.problems import Problem
 from tenantry.api.schemas_members import (
     GroupOut,

@@ -17,9 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.services import roles_of_org, set_member_roles
 from tenantry.accounts.models import User
-from tenantry.api.auth import SCOPE_OPT, ApiCaller
-from tenantry.api.checks import as_uuid, find_org, find_user_id
-from tenantry.api.models import Scope
+from tenantry.api.auth import READ, WRITE, ApiCaller
+from tenantry.api.checks import as_uuid, find_user_id, org_in_reach
 from tenantry.api.schemas_members import (
     GroupOut,
     MembershipOut,
@@ -28,36 +27,21 @@ from tenantry.api.schemas_members import (
     MembershipStatus,
     NewMembership,
     RoleOut,
-    is_plain_text,
 )
 from tenantry.config import Settings
 from tenantry.groups.models import Group
 from tenantry.groups.services import name_key_of
 from tenantry.invitations.services import add_existing_member
-from tenantry.lib.errors import NotFound
 from tenantry.lib.forms import InvalidInput
 from tenantry.members import lifecycle
 from tenantry.members.services import MemberRow, find_member, list_members, member_row
 from tenantry.orgs.models import Organization
 
-READ = {SCOPE_OPT: Scope.READ}
-WRITE = {SCOPE_OPT: Scope.WRITE}
 PageSize = Annotated[int, Parameter(ge=1, le=100, description="Items per page (1–100)")]
 Cursor = Annotated[str | None, Parameter(description="`next_cursor` of the previous page")]
 
 # The verbs name the fields of the portal's forms; the API's bodies call them otherwise.
 API_FIELDS = {"role": "roles", "group": "groups", "emails": "email"}
-
-
-async def org_in_reach(db: AsyncSession, api: ApiCaller, ref: str) -> Organization:
-    """The live org a path names by id or slug, if this key may reach it; else 404."""
-    if not is_plain_text(ref, 64):
-        raise NotFound
-    found = await find_org(db, ref)
-    if found is None:
-        raise NotFound
-    api.reach(found[0].id)
-    return found[0]
 
 
 class api_field_names:

@@ -7,13 +7,16 @@ from litestar import Router
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 
+from tenantry.api.audit import EventsController
 from tenantry.api.auth import provide_api_caller, require_api_key
 from tenantry.api.controllers import CheckController, MetaController
 from tenantry.api.idempotency import IdempotencyMiddleware
+from tenantry.api.orgs import OrgsController
 from tenantry.api.problems import API_EXCEPTION_HANDLERS
+from tenantry.api.users import UsersController
 
 API_PREFIX = "/api/v1"
-CONTROLLERS = [MetaController, CheckController]
+CONTROLLERS = [MetaController, CheckController, OrgsController, UsersController, EventsController]
 
 
 def create_api_router() -> Router:

@@ -15,12 +15,15 @@ from tenantry.api.models import Scope
 from tenantry.api.orgs import reachable_org
 from tenantry.api.schemas_audit import EventList, EventOut
 from tenantry.api.schemas_orgs import CursorParam, PageSize
+from tenantry.api.schemas_problems import problems
 from tenantry.audit.activity import ActivityFilters, list_events
 from tenantry.audit.models import AuditEvent
 from tenantry.audit.sentences import describe
 from tenantry.lib.forms import InvalidInput
 
-Text = Annotated[str, Parameter(max_length=200)]
+Text = Annotated[str, Parameter(max_length=200, description="Part of its name or address")]
+# `actor` names the portal's Actor dependency: the query parameter reaches the handler by another name.
+ActorText = Annotated[str, Parameter(query="actor", max_length=200, description="Part of the actor's name or address")]
 Day = Annotated[str, Parameter(max_length=20, description="YYYY-MM-DD (UTC), inclusive")]
 Action = Annotated[
     str,
@@ -67,13 +70,18 @@ class EventsController(Controller):
     path = "/"
     tags = ["audit"]
 
-    @get("/orgs/{org:str}/events", opt={SCOPE_OPT: Scope.READ}, summary="An organization's audit events")
+    @get(
+        "/orgs/{org:str}/events",
+        opt={SCOPE_OPT: Scope.READ},
+        summary="An organization's audit events",
+        responses=problems(404, 422),
+    )
     async def org_events(
         self,
         db_session: AsyncSession,
         api: ApiCaller,
         org: str,
-        actor: Text = "",
+        actor_text: ActorText = "",
         action: Action = "",
         target: Text = "",
         since: Day = "",
@@ -81,22 +89,22 @@ class EventsController(Controller):
         cursor: CursorParam = None,
         limit: PageSize = 50,
     ) -> EventList:
-        """Newest first. `actor` and `target`: part of their name or address."""
+        """Newest first."""
         found = await reachable_org(db_session, api, org)
         return await events_page(
             db_session,
             org_id=found.id,
-            filters={"actor": actor, "action": action, "target": target, "since": since, "until": until},
+            filters={"actor": actor_text, "action": action, "target": target, "since": since, "until": until},
             cursor=cursor,
             limit=limit,
         )
 
-    @get("/events", opt={SCOPE_OPT: Scope.READ}, summary="Audit events of every organization")
+    @get("/events", opt={SCOPE_OPT: Scope.READ}, summary="Audit events of every organization", responses=problems(422))
     async def all_events(
         self,
         db_session: AsyncSession,
         api: ApiCaller,
-        actor: Text = "",
+        actor_text: ActorText = "",
         action: Action = "",
         target: Text = "",
         since: Day = "",
@@ -109,7 +117,7 @@ class EventsController(Controller):
         return await events_page(
             db_session,
             org_id=api.org_id,
-            filters={"actor": actor, "action": action, "target": target, "since": since, "until": until},
+            filters={"actor": actor_text, "action": action, "target": target, "since": since, "until": until},
             cursor=cursor,
             limit=limit,
         )

@@ -22,6 +22,7 @@ from tenantry.api.auth import SCOPE_OPT, ApiCaller
 from tenantry.api.checks import find_org
 from tenantry.api.models import Scope
 from tenantry.api.schemas_orgs import CursorParam, OrgCreate, OrgList, OrgOut, OrgUpdate, PageSize
+from tenantry.api.schemas_problems import problems
 from tenantry.api.users import find_user
 from tenantry.config import Settings
 from tenantry.lib.errors import NotFound, NotPermitted
@@ -138,7 +139,7 @@ class OrgsController(Controller):
     path = "/orgs"
     tags = ["organizations"]
 
-    @get("/", opt={SCOPE_OPT: Scope.READ}, summary="List organizations")
+    @get("/", opt={SCOPE_OPT: Scope.READ}, summary="List organizations", responses=problems(422))
     async def list_orgs(
         self,
         db_session: AsyncSession,
@@ -176,7 +177,7 @@ class OrgsController(Controller):
             next_cursor=page.next_cursor,
         )
 
-    @post("/", opt={SCOPE_OPT: Scope.WRITE}, summary="Create an organization")
+    @post("/", opt={SCOPE_OPT: Scope.WRITE}, summary="Create an organization", responses=problems(422))
     async def create_org(self, db_session: AsyncSession, settings: Settings, api: ApiCaller, data: OrgCreate) -> OrgOut:
         """The owner (an existing user, by id or email) becomes its owner as if they had created
         it in the portal. App keys only."""
@@ -211,13 +212,18 @@ class OrgsController(Controller):
             await set_plan(db_session, settings, org=org, plan=data.plan, api=api)
         return org_out(org, member_count=1, settings=settings)
 
-    @get("/{org:str}", opt={SCOPE_OPT: Scope.READ}, summary="An organization, by id or slug")
+    @get("/{org:str}", opt={SCOPE_OPT: Scope.READ}, summary="An organization, by id or slug", responses=problems(404))
     async def get_org(self, db_session: AsyncSession, settings: Settings, api: ApiCaller, org: str) -> OrgOut:
         found = await reachable_org(db_session, api, org)
         members = await count_active_members(db_session, org_id=found.id)
         return org_out(found, member_count=members, settings=settings)
 
-    @patch("/{org:str}", opt={SCOPE_OPT: Scope.WRITE}, summary="Rename, move, or change metadata or plan")
+    @patch(
+        "/{org:str}",
+        opt={SCOPE_OPT: Scope.WRITE},
+        summary="Rename, move, or change metadata or plan",
+        responses=problems(404, 422),
+    )
     async def update_org(
         self, db_session: AsyncSession, settings: Settings, api: ApiCaller, org: str, data: OrgUpdate
     ) -> OrgOut:
@@ -239,7 +245,7 @@ class OrgsController(Controller):
         members = await count_active_members(db_session, org_id=found.id)
         return org_out(found, member_count=members, settings=settings)
 
-    @delete("/{org:str}", opt={SCOPE_OPT: Scope.WRITE}, summary="Delete an organization")
+    @delete("/{org:str}", opt={SCOPE_OPT: Scope.WRITE}, summary="Delete an organization", responses=problems(404))
     async def delete_org(self, db_session: AsyncSession, settings: Settings, api: ApiCaller, org: str) -> None:
         """The portal's deletion: hidden at once, restorable by support for
         TENANTRY_ORG_RESTORE_DAYS, then purged. App keys only."""

@@ -23,6 +23,7 @@ from tenantry.api.auth import SCOPE_OPT, ApiCaller
 from tenantry.api.checks import as_uuid
 from tenantry.api.models import Scope
 from tenantry.api.problems import Problem
+from tenantry.api.schemas_problems import problems
 from tenantry.api.schemas_users import HeldRoleOut, UserCreate, UserOrgOut, UserOrgs, UserOut
 from tenantry.audit.services import record_event
 from tenantry.config import Settings
@@ -134,11 +135,11 @@ class UsersController(Controller):
     path = "/users"
     tags = ["users"]
 
-    @get("/{user_ref:str}", opt={SCOPE_OPT: Scope.READ}, summary="A user, by id or email")
+    @get("/{user_ref:str}", opt={SCOPE_OPT: Scope.READ}, summary="A user, by id or email", responses=problems(404))
     async def get_user(self, db_session: AsyncSession, api: ApiCaller, user_ref: UserPath) -> UserOut:
         return user_out(await reachable_user(db_session, api, user_ref))
 
-    @post("/", opt={SCOPE_OPT: Scope.WRITE}, summary="Create a user")
+    @post("/", opt={SCOPE_OPT: Scope.WRITE}, summary="Create a user", responses=problems(409, 422))
     async def create(self, db_session: AsyncSession, settings: Settings, api: ApiCaller, data: UserCreate) -> UserOut:
         """An account without a password, as an admin provisions one in the portal: they choose
         theirs through the password reset link (or join by an invitation). An address that already
@@ -167,7 +168,12 @@ class UsersController(Controller):
         await create_personal_workspace_if_on(db_session, settings, user=user, actor=api.actor)
         return user_out(user)
 
-    @get("/{user_ref:str}/orgs", opt={SCOPE_OPT: Scope.READ}, summary="A user's orgs, roles and permissions")
+    @get(
+        "/{user_ref:str}/orgs",
+        opt={SCOPE_OPT: Scope.READ},
+        summary="A user's orgs, roles and permissions",
+        responses=problems(404),
+    )
     async def orgs(self, db_session: AsyncSession, settings: Settings, api: ApiCaller, user_ref: UserPath) -> UserOrgs:
         """Each org where the user is an active member, with the roles they hold (directly and
         through groups) and their effective permissions after the org's policies: what the portal's

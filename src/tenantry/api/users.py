@@ -12,6 +12,7 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, get, post
+from litestar.exceptions import PermissionDeniedException
 from litestar.params import Parameter
 from sqlalchemy import and_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -145,7 +146,9 @@ class UsersController(Controller):
         theirs through the password reset link (or join by an invitation). An address that already
         has an account: 409. App keys only."""
         if api.org_id is not None:
-            raise Problem(403, "An org key acts within its own org only: creating users needs an app key.")
+            raise PermissionDeniedException(
+                detail="An org key acts within its own org only: creating users needs an app key."
+            )
         try:
             user = await create_user(
                 db_session,

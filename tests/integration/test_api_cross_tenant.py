@@ -16,7 +16,7 @@ async def globex_ids(world, db) -> dict[str, str]:
     invitation, _ = await make_invitation(db, world.globex, "new.hire@globex.example")
     return {
         "org": "globex",
-        "user": str(world.gus.id),
+        "user_ref": str(world.gus.id),
         "membership_id": str(world.memberships["gus"].id),
         "group_id": str(world.globex_team.id),
         "role_id": str(world.globex_role.id),

@@ -8,24 +8,30 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 
 from tenantry.api.access import PermissionsController, RolesController
+from tenantry.api.audit import EventsController
 from tenantry.api.auth import provide_api_caller, require_api_key
 from tenantry.api.controllers import CheckController, MetaController
 from tenantry.api.groups import GroupsController
 from tenantry.api.idempotency import IdempotencyMiddleware
 from tenantry.api.invitations import InvitationsController
 from tenantry.api.members import MembershipsController
+from tenantry.api.orgs import OrgsController
 from tenantry.api.problems import API_EXCEPTION_HANDLERS
+from tenantry.api.users import UsersController
 from tenantry.web.dependencies import DEPENDENCIES
 
 API_PREFIX = "/api/v1"
 CONTROLLERS = [
     MetaController,
     CheckController,
+    OrgsController,
+    UsersController,
     PermissionsController,
     RolesController,
     GroupsController,
     MembershipsController,
     InvitationsController,
+    EventsController,
 ]
 
 

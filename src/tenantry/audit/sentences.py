@@ -201,6 +201,7 @@ PHRASES: dict[str, str | Callable[[AuditEvent], str]] = {
     "user.session_revoked": "signed out one of their other browsers",
     "user.other_sessions_revoked": "signed out all their other browsers",
     "user.staff_created": "created the staff account {target}",
+    "user.created": "created the account {target}",
     "user.metadata_changed": lambda e: f"changed the metadata of {e.target_label}{_metadata_keys(e)}",
     "support.impersonation_started": _impersonation_started,
     "support.impersonation_ended": lambda e: (

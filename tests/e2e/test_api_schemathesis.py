@@ -52,7 +52,7 @@ def test_the_live_document_is_the_one_tested(server):
 
 @schema.parametrize()
 @settings(
-    max_examples=25,
+    max_examples=50,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     database=None,

@@ -202,6 +202,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=MAX_REQUEST_BYTES,
         openapi_config=OpenAPIConfig(
             title="Tenantry management API",
+            use_handler_docstrings=True,  # each route's docstring is its description
             version="1.0.0",
             description="Check permissions and provision orgs, members and invitations. "
             "Send an API key as `Authorization: Bearer <key>`; errors are RFC 9457 problem documents.",

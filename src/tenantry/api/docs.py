@@ -5,12 +5,21 @@ the portal's CSP (default-src 'self') forbids; a page made from the same documen
 
 from __future__ import annotations
 
+import re
+
 from litestar import Request, get
 from litestar.response import Template
+from markupsafe import Markup, escape
 
+from tenantry.api.openapi import PROBLEMS
 from tenantry.api.router import API_PREFIX
 
 METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def _prose(text: str) -> Markup:
+    """Descriptions as the document writes them: `code` in backticks, the rest plain text."""
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text or ""))))  # noqa: S704 - escaped first
 
 
 def _operations(schema: dict) -> list[dict]:
@@ -30,10 +39,18 @@ def _operations(schema: dict) -> list[dict]:
                     "path": path,
                     "tag": (operation.get("tags") or ["other"])[0],
                     "summary": operation.get("summary", ""),
-                    "description": operation.get("description", ""),
-                    "parameters": operation.get("parameters", []),
+                    "description": _prose(operation.get("description", "")),
+                    "parameters": [
+                        {**parameter, "description": _prose(parameter.get("description", ""))}
+                        for parameter in operation.get("parameters", [])
+                    ],
                     "body": body.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1],
-                    "responses": sorted(operation.get("responses", {}).items()),
+                    # Errors are the same problem documents everywhere: listed once on the page.
+                    "responses": sorted(
+                        (code, response)
+                        for code, response in operation.get("responses", {}).items()
+                        if not code.isdigit() or int(code) not in PROBLEMS
+                    ),
                     "id": operation.get("operationId", f"{method}-{path}"),
                 }
             )
@@ -52,5 +69,6 @@ async def api_docs(request: Request) -> Template:
             "operations": operations,
             "tags": tags,
             "schemas": schema.get("components", {}).get("schemas", {}),
+            "problems": {status: _prose(text) for status, text in PROBLEMS.items()},
         },
     )

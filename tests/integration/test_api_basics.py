@@ -156,3 +156,27 @@ async def test_the_openapi_document_and_its_docs_page(client, world):
     docs = await client.get("/api/docs")
     assert docs.status_code == 200
     assert "/api/v1/check" in docs.text and "May this user do this in this org?" in docs.text
+
+
+async def test_an_org_key_stops_when_its_plan_loses_api_keys_or_its_org_is_deleted(client, world, sessionmaker):
+    from sqlalchemy import update
+
+    from tenantry.orgs.models import Organization
+
+    token = await make_key(sessionmaker, org=world.acme)
+    assert (await client.get("/api/v1/whoami", headers=bearer(token))).status_code == 200
+    async with sessionmaker() as session:
+        await session.execute(update(Organization).where(Organization.id == world.acme.id).values(plan_key="team"))
+        await session.commit()
+    refused = await client.get("/api/v1/whoami", headers=bearer(token))
+    assert refused.status_code == 403
+    assert "plan" in refused.json()["detail"]
+    async with sessionmaker() as session:
+        await session.execute(
+            update(Organization).where(Organization.id == world.acme.id).values(plan_key=None, deleted_at=utcnow())
+        )
+        await session.commit()
+    gone = await client.get("/api/v1/whoami", headers=bearer(token))
+    assert gone.status_code == 403 and "deleted" in gone.json()["detail"]
+    app_key = await make_key(sessionmaker, name="App")
+    assert (await client.get("/api/v1/whoami", headers=bearer(app_key))).status_code == 200

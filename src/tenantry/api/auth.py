@@ -57,9 +57,12 @@ async def require_api_key(connection: ASGIConnection, handler: BaseRouteHandler)
     token = bearer_token(connection)
     if not token:
         raise NotAuthorizedException(detail="Send your API key as `Authorization: Bearer <key>`.")
-    key = await authenticate(runtime.sessionmaker, token)
-    if key is None:
+    presented = await authenticate(runtime.sessionmaker, runtime.settings, token)
+    if presented is None:
         raise NotAuthorizedException(detail="This API key is unknown, revoked or expired.")
+    if presented.refusal:
+        raise PermissionDeniedException(detail=presented.refusal)
+    key = presented.key
     scope = handler.opt.get(SCOPE_OPT)
     if scope is not None and scope not in key.scopes:
         raise PermissionDeniedException(detail=f"This key lacks the `{scope}` scope.")

@@ -27,9 +27,11 @@ from tenantry.lib.clock import utcnow
 from tenantry.lib.errors import NotFound
 from tenantry.lib.forms import InvalidInput
 from tenantry.lib.tokens import hash_token, new_token
+from tenantry.lib.words import words
 from tenantry.orgs.models import Organization
 from tenantry.plans.catalog import Feature
-from tenantry.plans.services import require_feature
+from tenantry.plans.models import PlanOverride
+from tenantry.plans.services import entitlements_for, plan_catalog, require_feature, unavailable_sentence
 
 APP_KEY_PREFIX, ORG_KEY_PREFIX = "tnt_app_", "tnt_org_"
 SHOWN_PREFIX = 12  # "tnt_org_3Fq9": enough to tell keys apart, far too little to guess one
@@ -148,18 +150,43 @@ def is_live(key: ApiKey) -> bool:
     return key.revoked_at is None and (key.expires_at is None or key.expires_at > utcnow())
 
 
-async def authenticate(sessionmaker: async_sessionmaker, token: str) -> ApiKey | None:
-    """The live key behind a bearer token; None when unknown, revoked or expired. Notes its use
-    (at most once a minute) in a short transaction of its own."""
+@dataclass(frozen=True)
+class Presented:
+    """The live key behind a bearer token, and why it may not be used now, if it may not."""
+
+    key: ApiKey
+    refusal: str | None = None
+
+
+async def authenticate(sessionmaker: async_sessionmaker, settings: Settings, token: str) -> Presented | None:
+    """The live key behind a bearer token; None when unknown, revoked or expired. An org key of a
+    deleted org, or of one whose plan no longer includes API keys, comes with a refusal. Notes the
+    key's use (at most once a minute) in a short transaction of its own."""
     if not token.startswith((APP_KEY_PREFIX, ORG_KEY_PREFIX)) or len(token) > 200:
         return None
     async with sessionmaker() as db:
-        key = await db.scalar(select(ApiKey).where(ApiKey.token_hash == hash_token(token)))
-        if key is None or not is_live(key):
+        row = (
+            await db.execute(
+                select(ApiKey, Organization, PlanOverride)
+                .outerjoin(Organization, Organization.id == ApiKey.org_id)
+                .outerjoin(PlanOverride, PlanOverride.org_id == ApiKey.org_id)
+                .where(ApiKey.token_hash == hash_token(token))
+            )
+        ).first()
+        if row is None or not is_live(row[0]):
             return None
+        key, org, override = row
         now = utcnow()
         if key.last_used_at is None or now - key.last_used_at >= TOUCH_INTERVAL:
             await db.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
             await db.commit()
             key.last_used_at = now
-        return key
+    if org is None:
+        return Presented(key)
+    if org.deleted_at is not None:
+        return Presented(key, refusal=f"This key's {words().org} has been deleted.")
+    catalog = plan_catalog(settings)
+    entitlements = entitlements_for(catalog, org, override)
+    if not entitlements.has(Feature.API_KEYS):
+        return Presented(key, refusal=unavailable_sentence(catalog, entitlements, Feature.API_KEYS))
+    return Presented(key)

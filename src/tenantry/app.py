@@ -25,10 +25,11 @@ from tenantry.access.services import sync_role_templates
 from tenantry.accounts.controllers import AccountController, AccountMailController, AuthController
 from tenantry.accounts.middleware import SessionAuthMiddleware
 from tenantry.accounts.passwords import Passwords
+from tenantry.api.auth import SCOPE_OPT
 from tenantry.api.docs import api_docs
 from tenantry.api.openapi import document_problems
 from tenantry.api.portal_controllers import OrgApiKeysController, StaffApiKeysController
-from tenantry.api.router import create_api_router
+from tenantry.api.router import API_PREFIX, create_api_router
 from tenantry.audit.controllers import AccountActivityController, OrgActivityController, StaffActivityController
 from tenantry.config import ConfigError, Settings, get_settings
 from tenantry.db.engine import create_alchemy_config, create_engine, create_sessionmaker
@@ -216,8 +217,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     _check_org_routes_declare_permission(app)
+    _check_api_routes_declare_scope(app)
     document_problems(app)
     return app
+
+
+def _check_api_routes_declare_scope(app: Litestar) -> None:
+    """An API handler that forgot to say which key scope it needs must not start (None: any key)."""
+    for route in app.routes:
+        if not route.path.startswith(API_PREFIX):
+            continue
+        for handler in getattr(route, "route_handlers", []):
+            if set(handler.http_methods) != {"OPTIONS"} and SCOPE_OPT not in handler.opt:
+                msg = f"{handler.handler_name} at {route.path} must declare opt={{'scope': ...}}"
+                raise ConfigError(msg)
 
 
 def _check_org_routes_declare_permission(app: Litestar) -> None:

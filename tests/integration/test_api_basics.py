@@ -180,3 +180,64 @@ async def test_an_org_key_stops_when_its_plan_loses_api_keys_or_its_org_is_delet
     assert gone.status_code == 403 and "deleted" in gone.json()["detail"]
     app_key = await make_key(sessionmaker, name="App")
     assert (await client.get("/api/v1/whoami", headers=bearer(app_key))).status_code == 200
+
+
+async def test_idempotency_never_answers_for_a_revoked_key(client, world, sessionmaker):
+    token = await make_key(sessionmaker, name="Soon revoked")
+    question = {"user": "mia@acme.example", "org": "acme", "permission": "members:read"}
+    headers = {**bearer(token), "Idempotency-Key": "k-1"}
+    assert (await client.post("/api/v1/check", json=question, headers=headers)).status_code == 200
+    async with sessionmaker() as session:
+        key = await session.scalar(select(ApiKey).where(ApiKey.name == "Soon revoked"))
+        await revoke_key(session, key_id=key.id, org=None, actor=Actor.system("tests"))
+        await session.commit()
+    again = await client.post("/api/v1/check", json=question, headers=headers)
+    assert again.status_code == 401 and "idempotent-replayed" not in again.headers
+
+
+async def test_an_idempotency_key_still_running_is_a_409(client, world, sessionmaker):
+    from tenantry.api.models import IdempotentResponse
+
+    token = await make_key(sessionmaker, name="Busy")
+    async with sessionmaker() as session:
+        key = await session.scalar(select(ApiKey).where(ApiKey.name == "Busy"))
+        question = {"user": "mia@acme.example", "org": "acme", "permission": "members:read"}
+        import hashlib
+        import json
+
+        body = json.dumps(question).encode()
+        session.add(
+            IdempotentResponse(
+                api_key_id=key.id,
+                idempotency_key="busy-1",
+                request_hash=hashlib.sha256(b"POST /api/v1/check\n" + body).hexdigest(),
+                status_code=0,
+                body=b"",
+            )
+        )
+        await session.commit()
+    response = await client.post(
+        "/api/v1/check",
+        content=body,
+        headers={**bearer(token), "Idempotency-Key": "busy-1", "content-type": "application/json"},
+    )
+    assert response.status_code == 409 and "still running" in response.json()["detail"]
+
+
+async def test_deeply_nested_json_is_a_400_not_a_500(client, world, sessionmaker):
+    token = await make_key(sessionmaker)
+    body = b"[" * 50_000 + b"]" * 50_000
+    response = await client.post(
+        "/api/v1/check", content=body, headers={**bearer(token), "content-type": "application/json"}
+    )
+    assert 400 <= response.status_code < 500
+
+
+async def test_an_org_key_cant_tell_which_addresses_have_accounts(client, world, sessionmaker):
+    token = await make_key(sessionmaker, org=world.acme, scopes=("check",))
+    ask = {"org": "acme", "permission": "members:read"}
+    stranger = await client.post("/api/v1/check", json={**ask, "user": "gus@globex.example"}, headers=bearer(token))
+    nobody = await client.post("/api/v1/check", json={**ask, "user": "nobody@x.example"}, headers=bearer(token))
+    assert stranger.json() == nobody.json() == {"allowed": False, "sources": [], "reason": "not_a_member"}
+    nul = await client.post("/api/v1/check", json={**ask, "user": "a\u0000b"}, headers=bearer(token))
+    assert nul.status_code == 200 and nul.json()["reason"] == "not_a_member"

@@ -13,7 +13,7 @@ from tenantry.api.models import ApiKey
 from tenantry.audit.sentences import describe
 from tenantry.lib.clock import utcnow
 from tests.integration.api_helpers import bearer, make_key
-from tests.integration.conftest import count, events, field_error, post_form, sign_in
+from tests.integration.conftest import count, events, field_error, make_user, post_form, sign_in
 from tests.integration.test_invitations import text_of
 from tests.integration.test_plans import put_acme_on
 
@@ -153,8 +153,20 @@ async def test_a_plan_without_api_keys_shows_why_and_refuses_new_keys(client, wo
     assert (await client.get("/api/v1/whoami", headers=bearer(token))).status_code == 401
 
 
-async def test_support_staff_create_and_revoke_app_keys(client, world, db):
+async def test_only_a_support_admin_makes_app_keys(client, world, db):
+    """An app key acts on every org, past each one's support access setting: not for plain support."""
     await sign_in(client, world.sam)
+    page = await client.get("/staff/api-keys")
+    assert "Only support-admins can make or revoke app keys" in text_of(page.text)
+    refused = await post_form(client, "/staff/api-keys", {"name": "Mine", "scopes": ["read"]})
+    assert refused.status_code == 403
+    assert await db.scalar(select(ApiKey)) is None
+
+
+async def test_support_staff_create_and_revoke_app_keys(client, world, db):
+    ada = await make_user(db, "Ada Escalation", "ada@vendor.example", staff_role="support-admin")
+    await db.commit()
+    await sign_in(client, ada)
     page = await client.get("/staff/api-keys")
     assert page.status_code == 200 and "No app keys yet" in text_of(page.text)
     assert 'href="/staff/api-keys" aria-current="page"' in page.text
@@ -165,8 +177,8 @@ async def test_support_staff_create_and_revoke_app_keys(client, world, db):
     whoami = (await client.get("/api/v1/whoami", headers=bearer(token))).json()
     assert whoami["kind"] == "app" and whoami["scopes"] == ["check"]
     [event] = await events(db, "api_key.created")
-    assert event.actor_user_id == world.sam.id and event.org_id is None
-    assert describe(event).startswith("Sam Support created the app key Billing backend (tnt_app_")
+    assert event.actor_user_id == ada.id and event.org_id is None
+    assert describe(event).startswith("Ada Escalation created the app key Billing backend (tnt_app_")
 
     listed = await client.get("/staff/api-keys")
     assert token not in listed.text and "Billing backend" in listed.text

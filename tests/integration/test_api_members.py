@@ -134,12 +134,22 @@ async def test_adding_an_existing_user_with_roles_and_groups(client, world, db, 
 
 
 async def test_adding_without_roles_gives_the_default_role_and_by_id_works(client, world, db, sessionmaker):
-    token = await make_key(sessionmaker, org=world.acme)
+    token = await make_key(sessionmaker)
     yan = await make_user(db, "Yan Yu", "yan@elsewhere.example")
     await db.commit()
     response = await client.post(members_path(), json={"user": str(yan.id)}, headers=bearer(token))
     assert response.status_code == 201
     assert [role["key"] for role in response.json()["roles"]] == ["member"] and response.json()["groups"] == []
+
+
+async def test_an_org_key_invites_but_cant_pull_someone_in(client, world, db, sessionmaker):
+    """Else one org could add anyone of the deployment, and learn who has an account."""
+    token = await make_key(sessionmaker, org=world.acme)
+    before = len(await events(db, "membership.created"))
+    response = await client.post(members_path(), json={"user": "gus@globex.example"}, headers=bearer(token))
+    assert response.status_code == 403
+    assert "invite them instead" in response.json()["detail"] + str(response.json().get("errors"))
+    assert len(await events(db, "membership.created")) == before
 
 
 async def test_adding_is_refused_with_problems_naming_the_field(client, world, db, sessionmaker):

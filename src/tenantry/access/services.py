@@ -65,19 +65,33 @@ class EffectivePermissions:
 
     roles: list[HeldRole] = field(default_factory=list)  # direct roles, then roles through groups
     sources: dict[str, list[PermissionSource]] = field(default_factory=dict)
-    system: bool = False  # the command line or a background job: no person, full authority
+    system: bool = False  # the command line, a background job or an app key: full authority
+    # An org's API key: every permission, but not an owner's say (making or removing owners).
+    every_permission: bool = False
 
     @classmethod
     def of_system(cls) -> EffectivePermissions:
         return cls(system=True)
 
+    @classmethod
+    def of_org_key(cls) -> EffectivePermissions:
+        return cls(every_permission=True)
+
     def has(self, permission: str) -> bool:
-        return self.system or permission in self.sources
+        return self.system or self.every_permission or permission in self.sources
+
+    def lacks_any(self, permissions: Iterable[str]) -> list[str]:
+        """Which of `permissions` this actor doesn't hold, sorted."""
+        if self.system or self.every_permission:
+            return []
+        return sorted(set(permissions) - set(self.sources))
 
     def without(self, permission: str) -> EffectivePermissions:
         """The same, less one permission (an org policy takes it away whatever the roles say)."""
         sources = {key: value for key, value in self.sources.items() if key != permission}
-        return EffectivePermissions(roles=self.roles, sources=sources, system=self.system)
+        return EffectivePermissions(
+            roles=self.roles, sources=sources, system=self.system, every_permission=self.every_permission
+        )
 
     @property
     def permissions(self) -> frozenset[str]:
@@ -313,7 +327,7 @@ def check_may_grant(actor_access: EffectivePermissions, roles: Iterable[RoleInfo
     for info in roles:
         if info.is_owner:
             raise NotPermitted.on(field, "Only owners can make someone an owner.")
-        missing = sorted(info.permissions - actor_access.permissions)
+        missing = actor_access.lacks_any(info.permissions)
         if missing:
             raise NotPermitted.on(
                 field,
@@ -326,7 +340,7 @@ def may_give(actor_access: EffectivePermissions, info: RoleInfo) -> bool:
     """The rule of check_may_grant, asked about one role (to offer only what can be given)."""
     if actor_access.is_owner:
         return True
-    return not info.is_owner and info.permissions <= actor_access.permissions
+    return not info.is_owner and not actor_access.lacks_any(info.permissions)
 
 
 def may_take(actor_access: EffectivePermissions, info: RoleInfo) -> bool:
@@ -384,6 +398,8 @@ async def lock_org(db: AsyncSession, org_id: UUID) -> None:
 async def authority(db: AsyncSession, *, org: Organization, actor: Actor, require: str) -> EffectivePermissions:
     """Lock the org, then read what the actor may do *now* (the guard read it before the lock)."""
     await lock_org(db, org.id)
+    if actor.org_key:  # an org's own API key: never an owner's say, whoever made it
+        return EffectivePermissions.of_org_key()
     if actor.user_id is None:
         return EffectivePermissions.of_system()
     access = await effective_permissions(db, user_id=actor.user_id, org_id=org.id)
@@ -524,7 +540,7 @@ def _check_permissions(catalog: Catalog, permissions: set[str], access: Effectiv
     unknown = catalog.unknown(permissions)
     if unknown:
         raise InvalidInput.on("permissions", f"Not permissions of this deployment: {', '.join(sorted(unknown))}.")
-    missing = sorted(permissions - access.permissions)
+    missing = access.lacks_any(permissions)
     if missing and not access.is_owner:
         # A role is a way of granting: its holders get what it says.
         raise NotPermitted.on(

@@ -79,6 +79,7 @@ async def require_api_key(connection: ASGIConnection, handler: BaseRouteHandler)
             ip=connection.client.host if connection.client else "",
             user_agent=connection.headers.get("user-agent", ""),
             request_id=request_id(connection.scope),
+            org_key=key.org_id is not None,
         ),
     )
 

@@ -29,10 +29,22 @@ def as_uuid(text: str) -> UUID | None:
         return None
 
 
+def can_name_something(ref: str, max_length: int = 320) -> bool:
+    """Whether a reference (an id, a slug, an email) could name anything at all. Control
+    characters and lone surrogates can't, and PostgreSQL refuses NUL in a query outright."""
+    if not 0 < len(ref) <= max_length or any(ord(ch) < 32 or ord(ch) == 127 for ch in ref):
+        return False
+    try:
+        ref.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 async def find_org(db: AsyncSession, ref: str) -> tuple[Organization, OrgSettingsOverrides | None] | None:
     """A live org by id or slug, with its settings row (one statement)."""
-    if len(ref) > 100 or any(ord(ch) < 32 or ord(ch) == 127 for ch in ref):
-        return None  # no slug looks like this, and PostgreSQL refuses NUL in a query
+    if not can_name_something(ref, 100):
+        return None
     org_id = as_uuid(ref)
     match = Organization.id == org_id if org_id else Organization.slug == ref.lower()
     row = (
@@ -55,6 +67,8 @@ async def org_in_reach(db: AsyncSession, api: ApiCaller, ref: str) -> Organizati
 
 
 async def find_user_id(db: AsyncSession, ref: str) -> UUID | None:
+    if not can_name_something(ref):
+        return None
     user_id = as_uuid(ref)
     match = User.id == user_id if user_id else User.email == ref.strip().lower()
     return await db.scalar(select(User.id).where(match))
@@ -81,7 +95,9 @@ async def check(
     org, overrides = found
     user_id = await find_user_id(db, question.user)
     if user_id is None:
-        return CheckResult(allowed=False, sources=[], reason="no_such_user")
+        # An org key may not learn which addresses have accounts elsewhere: to it, a stranger.
+        reason = "not_a_member" if caller.org_id is not None else "no_such_user"
+        return CheckResult(allowed=False, sources=[], reason=reason)
     held = await effective_permissions(db, user_id=user_id, org_id=org.id)
     if not held.roles:
         is_member = await db.scalar(

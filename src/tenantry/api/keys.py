@@ -24,7 +24,7 @@ from tenantry.audit.services import Actor, Target, record_event
 from tenantry.config import Settings
 from tenantry.db.locks import lock_row
 from tenantry.lib.clock import utcnow
-from tenantry.lib.errors import NotFound
+from tenantry.lib.errors import NotFound, NotPermitted
 from tenantry.lib.forms import InvalidInput
 from tenantry.lib.tokens import hash_token, new_token
 from tenantry.lib.words import words
@@ -32,6 +32,7 @@ from tenantry.orgs.models import Organization
 from tenantry.plans.catalog import Feature
 from tenantry.plans.models import PlanOverride
 from tenantry.plans.services import entitlements_for, plan_catalog, require_feature, unavailable_sentence
+from tenantry.support.services import is_support_admin
 
 APP_KEY_PREFIX, ORG_KEY_PREFIX = "tnt_app_", "tnt_org_"
 SHOWN_PREFIX = 12  # "tnt_org_3Fq9": enough to tell keys apart, far too little to guess one
@@ -69,6 +70,16 @@ def _check(name: str, scopes: Iterable[str], expires_at: datetime.datetime | Non
     return name, [scope for scope in Scope if scope in wanted]
 
 
+async def _require_app_key_holder(db: AsyncSession, actor: Actor) -> None:
+    """App keys act on every org with full authority, past each org's support access setting:
+    the command line (the system) or a support-admin may make or revoke them, no one else."""
+    if actor.user_id is None and not actor.org_key:
+        return
+    staff = await require_staff(db, actor)
+    if not is_support_admin(staff):
+        raise NotPermitted.on("__all__", "Only support-admins can make or revoke app keys.")
+
+
 async def create_key(
     db: AsyncSession,
     *,
@@ -82,8 +93,7 @@ async def create_key(
     """An org key for `org`, or an app key (org None: staff, or the command line)."""
     name, scopes = _check(name, scopes, expires_at)
     if org is None:
-        if actor.user_id is not None:  # the command line acts as the system
-            await require_staff(db, actor)
+        await _require_app_key_holder(db, actor)
     else:
         await authority(db, org=org, actor=actor, require=Permission.API_KEYS_MANAGE)
         await require_feature(db, settings, org, Feature.API_KEYS)
@@ -120,8 +130,7 @@ async def create_key(
 async def revoke_key(db: AsyncSession, *, key_id: UUID, org: Organization | None, actor: Actor) -> bool:
     """Revoke an org's key (org given) or an app key (org None: staff). False: revoked already."""
     if org is None:
-        if actor.user_id is not None:
-            await require_staff(db, actor)
+        await _require_app_key_holder(db, actor)
     else:
         await authority(db, org=org, actor=actor, require=Permission.API_KEYS_MANAGE)
     await lock_row(db, ApiKey, key_id, column="name")  # two revokes at once: one event

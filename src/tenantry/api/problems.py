@@ -137,6 +137,10 @@ def on_http_error(request: Request, exc: HTTPException) -> Response:
     return problem(request, status, detail)
 
 
+def on_too_deep(request: Request, exc: RecursionError) -> Response:
+    return problem(request, 400, "The JSON body is nested too deeply to read.")
+
+
 def on_server_error(request: Request, exc: Exception) -> Response:
     logger.exception("Unhandled API error (request id %s)", request_id(request.scope), exc_info=exc)
     return problem(request, 500, "Something went wrong on our side; it has been logged.")
@@ -152,5 +156,6 @@ API_EXCEPTION_HANDLERS = {
     PermissionDeniedException: on_forbidden,
     RateLimited: on_rate_limited,
     HTTPException: on_http_error,
+    RecursionError: on_too_deep,
     Exception: on_server_error,
 }

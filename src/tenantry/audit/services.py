@@ -21,6 +21,8 @@ class Actor:
     ip: str = ""
     user_agent: str = ""
     request_id: str = ""
+    # An org's API key acting (no person): every permission of its org, but not an owner's.
+    org_key: bool = False
 
     @classmethod
     def system(cls, label: str = "Tenantry") -> Actor:

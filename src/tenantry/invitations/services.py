@@ -40,6 +40,7 @@ from tenantry.lib.forms import InvalidInput
 from tenantry.lib.pagination import Page, keyset_page
 from tenantry.lib.ratelimit import Limit, RateLimiter
 from tenantry.lib.tokens import hash_token, new_token
+from tenantry.lib.words import words
 from tenantry.mail.messages import send_invitation_email, send_welcome_email
 from tenantry.mail.models import OutboxMessage, OutboxStatus
 from tenantry.members.models import Membership, MembershipStatus
@@ -335,7 +336,12 @@ async def add_existing_member(
 ) -> Membership:
     """Someone who already has an account joins the org at once, by an admin's (or an app's)
     decision: with the roles given (the org's default if none) and the groups, within the org's
-    allowed domains, its seats and TENANTRY_MAX_ORGS_PER_USER. No invitation, no email."""
+    allowed domains, its seats and TENANTRY_MAX_ORGS_PER_USER. No invitation, no email.
+
+    Not for an org's own API key: it would let one org pull anyone of the deployment into it
+    (and learn which addresses have accounts); an org invites, and the person accepts."""
+    if actor.org_key:
+        raise NotPermitted.on("user", f"A key of one {words().org} can't add people directly: invite them instead.")
     await _verified_actor_user(db, actor)
     access = await authority(db, org=org, actor=actor, require=Permission.MEMBERS_MANAGE)
     await db.refresh(org)

@@ -197,6 +197,10 @@ def http_error(request: Request, exc: HTTPException) -> Response | Template:
             back_url=_same_site_referer(request),
         )
     if status == HTTP_405_METHOD_NOT_ALLOWED:
+        if _wants_json(request):
+            return _page(
+                request, "", status, title="Method not allowed", detail=f"{request.method} isn't allowed here."
+            )
         if request.method in ("GET", "HEAD"):
             # The address of a form's submission, opened directly (after a refused submit, it is
             # what the address bar shows): go to the page that holds the form.

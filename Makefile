@@ -63,6 +63,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python bench/org_pages.py
 	$(BIN)/python bench/access.py
 	$(BIN)/python bench/audit_log.py
+	$(BIN)/python bench/api_check.py --backend sqlite
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

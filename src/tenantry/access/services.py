@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from slugify import slugify
-from sqlalchemy import Select, String, and_, delete, func, literal, or_, select, union_all
+from sqlalchemy import Select, String, and_, bindparam, delete, func, literal, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -167,10 +168,19 @@ def _collect(rows: Iterable) -> EffectivePermissions:
     return EffectivePermissions(roles=ordered, sources=dict(sources))
 
 
+@functools.cache
+def _held_roles_of_user() -> union_all:
+    """effective_permissions' statement, built once: it runs on every page and every API check,
+    and building it (and its cache key) each time cost as much as running it on SQLite."""
+    uuid = Membership.id.type  # the same type as every id column (a foreign key's resolves later)
+    user_id = bindparam("user_id", type_=uuid)
+    return _held_roles_statement(bindparam("org_id", type_=uuid), [Membership.user_id == user_id])
+
+
 async def effective_permissions(db: AsyncSession, *, user_id: UUID, org_id: UUID) -> EffectivePermissions:
     """The only answer to "what may this user do in this org": roles held directly and through
     groups, for an active membership only. One SQL statement, whatever the org's size."""
-    rows = await db.execute(_held_roles_statement(org_id, [Membership.user_id == user_id]))
+    rows = await db.execute(_held_roles_of_user(), {"org_id": org_id, "user_id": user_id})
     return _collect(rows)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.catalog import Catalog
@@ -74,6 +74,13 @@ async def find_user_id(db: AsyncSession, ref: str) -> UUID | None:
     return await db.scalar(select(User.id).where(match))
 
 
+def _stranger(caller: ApiCaller) -> CheckResult:
+    """A user who doesn't exist. An org key may not learn which addresses have accounts
+    elsewhere: to it, such a user is just not a member."""
+    reason = "not_a_member" if caller.org_id is not None else "no_such_user"
+    return CheckResult(allowed=False, sources=[], reason=reason)
+
+
 async def check(
     db: AsyncSession,
     *,
@@ -93,19 +100,32 @@ async def check(
             raise NotFound
         return CheckResult(allowed=False, sources=[], reason="no_such_org")
     org, overrides = found
-    user_id = await find_user_id(db, question.user)
+    # Asked by id, the user needs no lookup of its own: holding a role here means they exist (and
+    # are a member); the rare answer without roles is told apart below.
+    user_id = as_uuid(question.user)
     if user_id is None:
-        # An org key may not learn which addresses have accounts elsewhere: to it, a stranger.
-        reason = "not_a_member" if caller.org_id is not None else "no_such_user"
-        return CheckResult(allowed=False, sources=[], reason=reason)
+        user_id = await find_user_id(db, question.user)
+        if user_id is None:
+            return _stranger(caller)
     held = await effective_permissions(db, user_id=user_id, org_id=org.id)
     if not held.roles:
-        is_member = await db.scalar(
-            select(Membership.id).where(
-                Membership.org_id == org.id, Membership.user_id == user_id, Membership.status == MembershipStatus.ACTIVE
+        user_and_membership = (
+            await db.execute(
+                select(User.id, Membership.id)
+                .outerjoin(
+                    Membership,
+                    and_(
+                        Membership.user_id == User.id,
+                        Membership.org_id == org.id,
+                        Membership.status == MembershipStatus.ACTIVE,
+                    ),
+                )
+                .where(User.id == user_id)
             )
-        )
-        if is_member is None:
+        ).first()
+        if user_and_membership is None:
+            return _stranger(caller)
+        if user_and_membership[1] is None:
             return CheckResult(allowed=False, sources=[], reason="not_a_member")
     permissions = apply_policies(held, org_settings_of(settings, org, overrides))
     sources = permissions.sources.get(question.permission, [])

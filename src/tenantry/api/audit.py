@@ -11,8 +11,8 @@ from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.api.auth import SCOPE_OPT, ApiCaller
+from tenantry.api.checks import org_in_reach
 from tenantry.api.models import Scope
-from tenantry.api.orgs import reachable_org
 from tenantry.api.schemas_audit import EventList, EventOut
 from tenantry.api.schemas_orgs import CursorParam, PageSize
 from tenantry.audit.activity import ActivityFilters, list_events
@@ -88,7 +88,7 @@ class EventsController(Controller):
         limit: PageSize = 50,
     ) -> EventList:
         """Newest first."""
-        found = await reachable_org(db_session, api, org)
+        found = await org_in_reach(db_session, api, org)
         return await events_page(
             db_session,
             org_id=found.id,

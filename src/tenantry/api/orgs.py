@@ -19,12 +19,12 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.api.auth import SCOPE_OPT, ApiCaller
-from tenantry.api.checks import find_org
+from tenantry.api.checks import org_in_reach
 from tenantry.api.models import Scope
 from tenantry.api.schemas_orgs import CursorParam, OrgCreate, OrgList, OrgOut, OrgUpdate, PageSize
 from tenantry.api.users import find_user
 from tenantry.config import Settings
-from tenantry.lib.errors import NotFound, NotPermitted
+from tenantry.lib.errors import NotPermitted
 from tenantry.lib.forms import InvalidInput, clean_query_text
 from tenantry.lib.pagination import keyset_page
 from tenantry.members.models import Membership, MembershipStatus
@@ -49,15 +49,6 @@ def org_out(org: Organization, *, member_count: int, settings: Settings) -> OrgO
         brand_color=org.brand_color,
         metadata=dict(org.meta or {}),
     )
-
-
-async def reachable_org(db: AsyncSession, api: ApiCaller, ref: str) -> Organization:
-    """The live org named by id or slug, if this key reaches it; NotFound otherwise."""
-    found = await find_org(db, ref)
-    if found is None:
-        raise NotFound
-    api.reach(found[0].id)
-    return found[0]
 
 
 def app_key_only(api: ApiCaller, doing: str) -> None:
@@ -213,7 +204,7 @@ class OrgsController(Controller):
 
     @get("/{org:str}", opt={SCOPE_OPT: Scope.READ}, summary="An organization, by id or slug")
     async def get_org(self, db_session: AsyncSession, settings: Settings, api: ApiCaller, org: str) -> OrgOut:
-        found = await reachable_org(db_session, api, org)
+        found = await org_in_reach(db_session, api, org)
         members = await count_active_members(db_session, org_id=found.id)
         return org_out(found, member_count=members, settings=settings)
 
@@ -227,7 +218,7 @@ class OrgsController(Controller):
     ) -> OrgOut:
         """Only the fields given change, each through the portal's own verb and with its own
         audit event; a refused field changes nothing at all."""
-        found = await reachable_org(db_session, api, org)
+        found = await org_in_reach(db_session, api, org)
         if data.plan is not None and api.org_id is not None:
             raise NotPermitted.on("plan", "An org key can't change its org's plan: that needs an app key.")
         rows = metadata_rows(data.metadata) if data.metadata is not None else None
@@ -247,7 +238,7 @@ class OrgsController(Controller):
     async def delete_org(self, db_session: AsyncSession, settings: Settings, api: ApiCaller, org: str) -> None:
         """The portal's deletion: hidden at once, restorable by support for
         TENANTRY_ORG_RESTORE_DAYS, then purged. App keys only."""
-        found = await reachable_org(db_session, api, org)
+        found = await org_in_reach(db_session, api, org)
         app_key_only(api, "deleting an org")
         await org_services.delete_organization(
             db_session,

@@ -189,14 +189,14 @@ def run_async(coroutine_function) -> None:
         pool.submit(asyncio.run, coroutine_function()).result()
 
 
-def make_staff(server: Server, name: str = "Sam Support") -> str:
+def make_staff(server: Server, name: str = "Sam Support", role: str = "support") -> str:
     """A support staff account on the test server, as `tenantry create-staff` makes it; its email."""
     from tenantry.accounts.staff import create_staff_account
     from tests.conftest import base_settings
 
     email = unique_email(name.split()[0].lower())
     settings = base_settings(server.database_url)
-    run_async(lambda: create_staff_account(settings, email=email, name=name, role="support", password=PASSWORD))
+    run_async(lambda: create_staff_account(settings, email=email, name=name, role=role, password=PASSWORD))
     return email
 
 

@@ -53,8 +53,8 @@ def test_an_owner_creates_copies_and_revokes_a_key(page: Page, server):
     assert page.console_errors == []
 
 
-def test_support_staff_make_an_app_key(page: Page, server):
-    staff_email = make_staff(server)
+def test_a_support_admin_makes_an_app_key(page: Page, server):
+    staff_email = make_staff(server, "Ada Escalation", role="support-admin")
     sign_in(page, staff_email)
     page.goto("/staff/orgs")
     page.get_by_role("navigation", name="Staff").get_by_role("link", name="API keys").click()

@@ -16,7 +16,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers import BaseRouteHandler
 from sqlalchemy import select
 
-from tenantry.api.keys import authenticate, key_label
+from tenantry.api.keys import PRESENTED, authenticate, key_label
 from tenantry.api.models import ApiKey
 from tenantry.audit.services import Actor
 from tenantry.lib.errors import NotFound
@@ -57,7 +57,9 @@ async def require_api_key(connection: ASGIConnection, handler: BaseRouteHandler)
     token = bearer_token(connection)
     if not token:
         raise NotAuthorizedException(detail="Send your API key as `Authorization: Bearer <key>`.")
-    presented = await authenticate(runtime.sessionmaker, runtime.settings, token)
+    presented = connection.scope.get("state", {}).get(PRESENTED) or await authenticate(
+        runtime.sessionmaker, runtime.settings, token
+    )
     if presented is None:
         raise NotAuthorizedException(detail="This API key is unknown, revoked or expired.")
     if presented.refusal:

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from tenantry.access.catalog import Catalog
 from tenantry.access.services import effective_permissions
@@ -66,12 +67,17 @@ async def org_in_reach(db: AsyncSession, api: ApiCaller, ref: str) -> Organizati
     return found[0]
 
 
-async def find_user_id(db: AsyncSession, ref: str) -> UUID | None:
+def user_named(ref: str) -> ColumnElement[bool] | None:
+    """The condition that finds a user by id or (case-insensitive) email; None: nobody can match."""
     if not can_name_something(ref):
         return None
     user_id = as_uuid(ref)
-    match = User.id == user_id if user_id else User.email == ref.strip().lower()
-    return await db.scalar(select(User.id).where(match))
+    return User.id == user_id if user_id else User.email == ref.strip().lower()
+
+
+async def find_user_id(db: AsyncSession, ref: str) -> UUID | None:
+    match = user_named(ref)
+    return None if match is None else await db.scalar(select(User.id).where(match))
 
 
 def _stranger(caller: ApiCaller) -> CheckResult:

@@ -16,28 +16,22 @@ import datetime
 import hashlib
 import json
 
+from litestar.datastructures import Headers
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from tenantry.api.keys import authenticate
+from tenantry.api.keys import PRESENTED, authenticate
 from tenantry.api.models import IdempotentResponse
 from tenantry.lib.clock import utcnow
 from tenantry.lib.ratelimit import Limit, RateLimited
 from tenantry.runtime import runtime_of
 
-HEADER = b"idempotency-key"
+HEADER = "idempotency-key"
 KEPT = datetime.timedelta(hours=24)
 NOT_KEPT = {401, 429}
 RUNNING = 0  # status_code of a claimed row whose request hasn't answered yet
 MAX_BODY = 1024 * 1024  # API bodies are small; a bigger one isn't buffered here
-
-
-def _header(scope: Scope, name: bytes) -> str:
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return value.decode("latin-1")
-    return ""
 
 
 async def _problem(send: Send, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
@@ -72,8 +66,9 @@ class IdempotencyMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        idempotency_key = _header(scope, HEADER)
-        scheme, _, token = _header(scope, b"authorization").partition(" ")
+        headers = Headers.from_scope(scope)
+        idempotency_key = headers.get(HEADER, "")
+        scheme, _, token = headers.get("authorization", "").partition(" ")
         if scope["type"] != "http" or scope["method"] != "POST" or not idempotency_key or scheme.lower() != "bearer":
             await self.app(scope, receive, send)
             return
@@ -86,6 +81,7 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         key = presented.key
+        scope.setdefault("state", {})[PRESENTED] = presented  # the guard needn't look the key up again
         body = await _read_body(receive)
         if body is None:
             await _problem(send, 413, f"An API request body may be at most {MAX_BODY // 1024} KB.")

@@ -159,6 +159,10 @@ def is_live(key: ApiKey) -> bool:
     return key.revoked_at is None and (key.expires_at is None or key.expires_at > utcnow())
 
 
+# Where a request keeps the key it presented once it has been looked up (scope["state"]).
+PRESENTED = "api_key_presented"
+
+
 @dataclass(frozen=True)
 class Presented:
     """The live key behind a bearer token, and why it may not be used now, if it may not."""

@@ -21,7 +21,7 @@ from tenantry.access.services import EffectivePermissions, _collect, _held_roles
 from tenantry.accounts.models import User
 from tenantry.accounts.services import create_user, user_target
 from tenantry.api.auth import SCOPE_OPT, ApiCaller
-from tenantry.api.checks import as_uuid, can_name_something
+from tenantry.api.checks import user_named
 from tenantry.api.models import Scope
 from tenantry.api.problems import Problem
 from tenantry.api.schemas_users import HeldRoleOut, UserCreate, UserOrgOut, UserOrgs, UserOut
@@ -53,11 +53,8 @@ def user_out(user: User) -> UserOut:
 
 async def find_user(db: AsyncSession, ref: str) -> User | None:
     """A user by id or (case-insensitive) email."""
-    if not can_name_something(ref):
-        return None
-    user_id = as_uuid(ref)
-    match = User.id == user_id if user_id else User.email == ref.strip().lower()
-    return await db.scalar(select(User).where(match))
+    match = user_named(ref)
+    return None if match is None else await db.scalar(select(User).where(match))
 
 
 async def reachable_user(db: AsyncSession, api: ApiCaller, ref: str) -> User:

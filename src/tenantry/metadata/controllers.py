@@ -9,13 +9,11 @@ from uuid import UUID
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import ResponseHeader
-from litestar.exceptions import NotFoundException
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.permissions import Permission
-from tenantry.accounts.models import User
 from tenantry.audit.services import Actor
 from tenantry.config import Settings
 from tenantry.lib.forms import FormErrors, InvalidInput, clean_query_text
@@ -23,6 +21,7 @@ from tenantry.metadata import services
 from tenantry.metadata.rules import TYPES, MetadataRow, parse_search, rows_for_editor, rows_from_form
 from tenantry.orgs.context import OrgContext
 from tenantry.plans.services import plan_catalog
+from tenantry.web.guards import staff_only
 from tenantry.web.responses import see_other
 
 ADD_ROW = "add_row"
@@ -83,16 +82,12 @@ class OrgMetadataController(Controller):
         )
 
 
-def _staff_only(user: User) -> None:
-    if not user.is_staff:
-        raise NotFoundException
-
-
 class StaffOrgsController(Controller):
     """Find an org by name, address or a metadata value."""
 
     path = "/staff/orgs"
     tags = ["metadata"]
+    guards = [staff_only]
     response_headers = [ResponseHeader(name="X-Robots-Tag", value="noindex")]
 
     @get("/", name="staff_orgs")
@@ -100,12 +95,10 @@ class StaffOrgsController(Controller):
         self,
         db_session: AsyncSession,
         settings: Settings,
-        user: User,
         q: str = "",
         meta: str = "",
         cursor: str | None = None,
     ) -> Template:
-        _staff_only(user)
         q, meta = clean_query_text(q), clean_query_text(meta, max_length=200)
         errors: FormErrors = {}
         wanted = parse_search(meta) if meta else None
@@ -133,11 +126,11 @@ class StaffUsersController(Controller):
 
     path = "/staff/users"
     tags = ["metadata"]
+    guards = [staff_only]
     response_headers = [ResponseHeader(name="X-Robots-Tag", value="noindex")]
 
     @get("/", name="staff_users")
-    async def directory(self, db_session: AsyncSession, user: User, q: str = "", cursor: str | None = None) -> Template:
-        _staff_only(user)
+    async def directory(self, db_session: AsyncSession, q: str = "", cursor: str | None = None) -> Template:
         q = clean_query_text(q)
         page = await services.search_users(db_session, text=q, cursor=cursor)
         return Template(
@@ -146,16 +139,14 @@ class StaffUsersController(Controller):
         )
 
     @get("/{user_id:uuid}/metadata", name="staff_user_metadata")
-    async def metadata_page(self, db_session: AsyncSession, user: User, user_id: UUID) -> Template:
-        _staff_only(user)
+    async def metadata_page(self, db_session: AsyncSession, user_id: UUID) -> Template:
         subject = await services.find_user(db_session, user_id=user_id)
         return _editor("metadata/user.html", rows_for_editor(subject.meta or {}), subject=subject)
 
     @post("/{user_id:uuid}/metadata")
     async def save_metadata(
-        self, request: Request, db_session: AsyncSession, user: User, user_id: UUID, actor: Actor
+        self, request: Request, db_session: AsyncSession, user_id: UUID, actor: Actor
     ) -> Template | Redirect:
-        _staff_only(user)
         subject = await services.find_user(db_session, user_id=user_id)
         return await _save_rows(
             request,

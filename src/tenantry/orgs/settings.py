@@ -166,6 +166,17 @@ def _check_choices(settings: Settings, choices: PolicyChoices) -> list[str] | No
     return domains
 
 
+async def overrides_to_change(db: AsyncSession, org: Organization) -> OrgSettingsOverrides:
+    """The org's overrides row as it is now (a new, empty one if it has none), for a verb that
+    holds the org's lock to change it."""
+    row = await db.scalar(
+        select(OrgSettingsOverrides)
+        .where(OrgSettingsOverrides.org_id == org.id)
+        .execution_options(populate_existing=True)
+    )
+    return row or OrgSettingsOverrides(org_id=org.id)
+
+
 async def update_org_settings(
     db: AsyncSession, *, settings: Settings, org: Organization, choices: PolicyChoices, actor: Actor
 ) -> bool:
@@ -173,13 +184,7 @@ async def update_org_settings(
     domains = _check_choices(settings, choices)
     access = await authority(db, org=org, actor=actor, require=Permission.ORG_MANAGE)
     await db.refresh(org, ["default_role_id"])
-    row = await db.scalar(
-        select(OrgSettingsOverrides)
-        .where(OrgSettingsOverrides.org_id == org.id)
-        .execution_options(populate_existing=True)
-    )
-    if row is None:
-        row = OrgSettingsOverrides(org_id=org.id)
+    row = await overrides_to_change(db, org)
     before: dict[str, object] = {}
     after: dict[str, object] = {}
 

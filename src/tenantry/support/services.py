@@ -33,7 +33,7 @@ from tenantry.mail.rendering import brand_for, render_email
 from tenantry.members.models import Membership, MembershipStatus
 from tenantry.orgs.models import Organization, OrgSettingsOverrides
 from tenantry.orgs.services import org_target
-from tenantry.orgs.settings import load_org_settings
+from tenantry.orgs.settings import load_org_settings, overrides_to_change
 from tenantry.support.models import (
     EndCause,
     Impersonation,
@@ -441,13 +441,7 @@ async def change_support_access(
     if policy is not None and policy not in set(SupportAccess):
         raise InvalidInput.on("support_access", "Choose one of the options listed.")
     await _require_owner(db, org=org, actor=actor, what="change who may enter for support")
-    row = await db.scalar(
-        select(OrgSettingsOverrides)
-        .where(OrgSettingsOverrides.org_id == org.id)
-        .execution_options(populate_existing=True)
-    )
-    if row is None:
-        row = OrgSettingsOverrides(org_id=org.id)
+    row = await overrides_to_change(db, org)
     if row.support_access == policy:
         return False
     before = {"support_access": row.support_access}

@@ -12,6 +12,7 @@ import logging
 from uuid import UUID
 
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Headers
 from litestar.exceptions import HTTPException
 from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -109,13 +110,6 @@ def _address(scope: Scope) -> str:
     return client[0] if client else ""
 
 
-def _header(scope: Scope, name: bytes) -> str:
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return value.decode("latin-1")
-    return ""
-
-
 class ImpersonationTrail:
     """Records each request made during an impersonation (method, path, result), in the viewed
     org's activity log when it was an org's page. Written after the response, in its own
@@ -150,7 +144,9 @@ class ImpersonationTrail:
         viewed = scope.get("state", {}).get("viewed_org_id")
         org_ids = [viewed] if viewed else [UUID(org_id) for org_id in live.row.logged_org_ids] or [None]
         method, path = scope["method"], scope["path"]
-        actor = live.actor(ip=_address(scope), user_agent=_header(scope, b"user-agent"), request_id=request_id(scope))
+        actor = live.actor(
+            ip=_address(scope), user_agent=Headers.from_scope(scope).get("user-agent", ""), request_id=request_id(scope)
+        )
         try:
             async with runtime_of(scope["app"]).sessionmaker() as db:
                 for org_id in org_ids:

@@ -100,6 +100,9 @@ def test_sign_up_create_two_orgs_switch_sign_out_and_back_in(page: Page, new_con
     page.get_by_label("Organization name").fill("Beta Labs")
     page.get_by_role("button", name="Create organization").click()
     expect(page).to_have_url(re.compile(r"/o/beta-labs$"))
+    # The URL changes before the deferred app.js has run; keys pressed earlier reach a menu
+    # that has no arrow-key handling yet.
+    page.wait_for_load_state()
 
     # Switch back with the keyboard only: arrow keys move through the menu, Tab away closes it.
     summary = page.locator("details.org-switcher > summary")

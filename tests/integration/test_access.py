@@ -175,6 +175,47 @@ async def test_an_admin_cant_take_the_owner_role_away(client, world, db):
     assert await direct_roles(db, world.memberships["olivia"].id) == {"owner"}
 
 
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("olivia", "This member is an owner; only owners change an owner's roles."),
+        # Adam holds Developer through Engineering: copied onto himself, it would outlast the group.
+        ("adam", "You can't change your own roles. Ask an owner."),
+    ],
+)
+async def test_only_owners_change_an_owners_roles_or_their_own(client, world, db, target, message):
+    await sign_in(client, world.adam)
+    membership = world.memberships[target]
+    before = await direct_roles(db, membership.id)
+    chosen = [str((await template(db, key)).id) for key in before] + [str(world.developer.id)]
+    response = await post_form(client, f"/o/acme/members/{membership.id}/roles", {"role": chosen})
+    assert response.status_code == 403
+    assert message in response.text.replace("&#39;", "'")
+    assert await direct_roles(db, membership.id) == before
+    assert await events(db, "membership.roles_changed") == []
+    # Neither page offers the editor; Mia's does.
+    for name, offered in [("olivia", False), ("adam", False), ("mia", True)]:
+        page = await client.get(f"/o/acme/members/{world.memberships[name].id}")
+        assert ("Save roles" in page.text) is offered, name
+    listing = await client.get("/o/acme/members")
+    for name, offered in [("olivia", False), ("adam", False), ("mia", True)]:
+        cell = listing.text[listing.text.index(f'id="roles-{world.memberships[name].id}"') :][:2500]
+        cell = cell[: cell.index("</td>")]
+        assert ("Save roles" in cell) is offered, name
+
+
+async def test_an_owner_may_change_their_own_roles(client, world, db):
+    await sign_in(client, world.olivia)
+    owner = await template(db, "owner")
+    response = await post_form(
+        client,
+        f"/o/acme/members/{world.memberships['olivia'].id}/roles",
+        {"role": [str(owner.id), str(world.developer.id)]},
+    )
+    assert response.status_code == 200
+    assert await direct_roles(db, world.memberships["olivia"].id) == {"owner", "developer"}
+
+
 async def test_the_last_owner_keeps_the_owner_role(client, world, db):
     await sign_in(client, world.olivia)
     admin, owner = await template(db, "admin"), await template(db, "owner")

@@ -13,7 +13,7 @@ from html import unescape
 import pytest
 from sqlalchemy import delete, select, update
 
-from tenantry.access.models import MembershipRole, Role
+from tenantry.access.models import MembershipRole, Role, RolePermission
 from tenantry.access.services import create_role, grant_role, template_role
 from tenantry.accounts.models import UserSession
 from tenantry.app import create_app
@@ -392,6 +392,27 @@ async def test_when_members_may_not_see_each_other_they_see_only_themselves(clie
     await sign_in(client, world.mia)
     assert (await client.get("/o/acme/members")).status_code == 200, "back to the default: yes"
     assert "See the list of members" in (await client.get(f"/o/acme/members/{mia_id}")).text
+
+
+async def test_managing_groups_doesnt_list_members_the_policy_hides(client, world, db):
+    """A group's "add a member" search lists members: under the policy, groups:manage alone
+    doesn't open it."""
+    groups_only = Role(org_id=world.acme.id, key="group-keeper", name="Group keeper", description="")
+    db.add(groups_only)
+    await db.flush()
+    db.add(RolePermission(role_id=groups_only.id, permission="groups:manage"))
+    db.add(MembershipRole(membership_id=world.memberships["mia"].id, role_id=groups_only.id))
+    db.add(OrgSettingsOverrides(org_id=world.acme.id, members_see_each_other=False))
+    await db.commit()
+    await sign_in(client, world.mia)
+    candidates = f"/o/acme/groups/{world.engineering.id}/candidates"
+    for headers in ({}, {"hx-request": "true"}):
+        response = await client.get(candidates, params={"q": "acme"}, headers=headers)
+        assert response.status_code == 403
+        assert "olivia@acme.example" not in response.text
+    await sign_in(client, world.adam)  # manages members: the policy doesn't apply
+    response = await client.get(candidates, params={"q": "mia"}, headers={"hx-request": "true"})
+    assert response.status_code == 200 and "mia@acme.example" in response.text
 
 
 async def test_the_deployment_may_hide_members_from_each_other_and_an_org_may_show_them(world_factory):

@@ -353,6 +353,21 @@ def may_give(actor_access: EffectivePermissions, info: RoleInfo) -> bool:
     return not info.is_owner and not actor_access.lacks_any(info.permissions)
 
 
+def role_change_refusal(
+    actor_access: EffectivePermissions, *, actor_user_id: UUID | None, target_user_id: UUID, target_is_owner: bool
+) -> str | None:
+    """Why the actor may not change this member's direct roles at all, if they may not. Only
+    owners act on owners; nobody else changes their own roles, or an admin could copy a role they
+    hold through a group onto themselves, to keep it after leaving the group."""
+    if actor_access.is_owner:
+        return None
+    if actor_user_id is not None and target_user_id == actor_user_id:
+        return "You can't change your own roles. Ask an owner."
+    if target_is_owner:
+        return "This member is an owner; only owners change an owner's roles."
+    return None
+
+
 def may_take(actor_access: EffectivePermissions, info: RoleInfo) -> bool:
     return actor_access.is_owner or not info.is_owner
 
@@ -450,12 +465,15 @@ async def set_member_roles(
 ) -> bool:
     """Make a member's direct roles exactly `role_ids`. Returns whether anything changed.
 
-    Only owners give or take the owner role; nobody gives a role with permissions they lack;
-    the last owner keeps the owner role.
+    Only owners give or take the owner role, and only they change an owner's roles or their own
+    (role_change_refusal); nobody gives a role with permissions they lack; the last owner keeps
+    the owner role.
     """
     access = await authority(db, org=org, actor=actor, require=Permission.MEMBERS_MANAGE)
     await still_exists(db, Membership, membership.id)
-    status = await db.scalar(select(Membership.status).where(Membership.id == membership.id))
+    status, target_user_id = (
+        await db.execute(select(Membership.status, Membership.user_id).where(Membership.id == membership.id))
+    ).one()
     available = {info.role.id: info for info in await roles_of_org(db, org_id=org.id)}
     if role_ids - set(available):
         raise NotFound
@@ -464,13 +482,18 @@ async def set_member_roles(
     added, removed = role_ids - held, held - role_ids
     if not added and not removed:
         return False
+    refusal = role_change_refusal(
+        access,
+        actor_user_id=actor.user_id,
+        target_user_id=target_user_id,
+        target_is_owner=any(available[role_id].is_owner for role_id in held),
+    )
+    if refusal:
+        raise NotPermitted.on("roles", refusal)
     check_may_grant(access, [available[role_id] for role_id in added])
     removes_owner = any(available[role_id].is_owner for role_id in removed)
-    if removes_owner:
-        if not access.is_owner:
-            raise NotPermitted.on("roles", "Only owners can take the owner role away.")
-        if status == MembershipStatus.ACTIVE and await owner_count(db, org_id=org.id) <= 1:
-            raise InvalidInput.on("roles", f"{target_label} is the last owner. Make someone else an owner first.")
+    if removes_owner and status == MembershipStatus.ACTIVE and await owner_count(db, org_id=org.id) <= 1:
+        raise InvalidInput.on("roles", f"{target_label} is the last owner. Make someone else an owner first.")
     if removed:
         await db.execute(
             delete(MembershipRole).where(

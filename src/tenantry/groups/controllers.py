@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
+from litestar.exceptions import PermissionDeniedException
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -140,7 +141,11 @@ class GroupsController(Controller):
     async def candidates(
         self, request: Request, db_session: AsyncSession, org_context: OrgContext, group_id: UUID, q: str = ""
     ) -> Template:
-        """Search-as-you-type for "add a member": the org's members not in the group yet."""
+        """Search-as-you-type for "add a member": the org's members not in the group yet. It lists
+        members, so it also needs members:read (which the "members see each other" policy may
+        take away)."""
+        if not org_context.can(Permission.MEMBERS_READ):
+            raise PermissionDeniedException()
         group = await services.find_group(db_session, org_id=org_context.org.id, group_id=group_id)
         query = clean_query_text(q)
         found = (

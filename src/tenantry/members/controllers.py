@@ -325,6 +325,9 @@ async def _member_context(db: AsyncSession, org_context: OrgContext, catalog: Ca
         "access": access,
         "groups": await groups_of_member(db, membership_id=membership.id),
         "choices": role_choices(org_context.permissions, roles, held),
+        "may_change_roles": org_context.may_change_roles_of(
+            user.id, [info.role.key for info in roles if info.role.id in held]
+        ),
         "catalog": catalog,
         "errors": {},
     }

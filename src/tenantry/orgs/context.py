@@ -8,7 +8,9 @@ handler declares the permission it needs as ``opt={"permission": ...}`` (None: a
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
+from uuid import UUID
 
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -17,8 +19,8 @@ from litestar.handlers import BaseRouteHandler
 from litestar.plugins.flash import flash
 from sqlalchemy import and_, select
 
-from tenantry.access.permissions import Permission
-from tenantry.access.services import EffectivePermissions, effective_permissions
+from tenantry.access.permissions import BuiltinRole, Permission
+from tenantry.access.services import EffectivePermissions, effective_permissions, role_change_refusal
 from tenantry.accounts.models import User, UserSession
 from tenantry.accounts.sessions import end_session
 from tenantry.lib.clock import utcnow
@@ -55,6 +57,16 @@ class OrgContext:
     def has(self, feature: Feature | str) -> bool:
         """Whether the org's plan (with any override) includes a feature."""
         return self.entitlements.has(feature)
+
+    def may_change_roles_of(self, user_id: UUID, role_keys: Iterable[str]) -> bool:
+        """Whether to offer the role editor for a member holding these direct roles: the rule
+        set_member_roles enforces."""
+        return self.can(Permission.MEMBERS_MANAGE) and not role_change_refusal(
+            self.permissions,
+            actor_user_id=self.membership.user_id,
+            target_user_id=user_id,
+            target_is_owner=BuiltinRole.OWNER in set(role_keys),
+        )
 
     def unavailable(self, feature: Feature | str) -> str | None:
         """Why a feature is off for this org (the sentence beside its disabled controls); None: it's on."""

@@ -7,8 +7,9 @@ import datetime
 import re
 from html import unescape
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from tenantry.accounts.models import User
 from tenantry.api.models import ApiKey
 from tenantry.audit.sentences import describe
 from tenantry.lib.clock import utcnow
@@ -83,6 +84,18 @@ async def test_bad_input_is_shown_next_to_the_fields_and_creates_nothing(client,
     refused = await post_form(client, PAGE, {"name": "Old", "scopes": "read", "expires_at": yesterday})
     assert refused.status_code == 422 and "in the future" in field_error(refused.text, "expires_at")
     assert 'value="Old"' in refused.text, "what was typed stays"
+    assert await count(db, ApiKey) == 0 and await events(db, "api_key.created") == []
+
+
+async def test_an_unconfirmed_address_makes_no_keys(client, world, db):
+    """A key can send invitations: someone who signed up with an address they may not own
+    doesn't get one."""
+    await db.execute(update(User).where(User.id == world.adam.id).values(email_verified_at=None))
+    await db.commit()
+    await sign_in(client, world.adam)
+    refused = await post_form(client, PAGE, {"name": "Relay", "scopes": ["read", "write"], "expires_at": ""})
+    assert refused.status_code == 403
+    assert "Confirm your email address first: we sent a link to adam@acme.example." in refused.text
     assert await count(db, ApiKey) == 0 and await events(db, "api_key.created") == []
 
 

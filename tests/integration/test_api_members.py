@@ -129,6 +129,8 @@ async def test_adding_an_existing_user_with_roles_and_groups(client, world, db, 
     (created,) = [e for e in await events(db, "membership.created") if e.target_label == "zoe@acme.example"]
     assert created.actor_label.startswith("API key Provisioner") and created.actor_user_id is None
     assert created.org_id == world.acme.id and sorted(created.after["roles"]) == ["developer", "member"]
+    (joined,) = [e for e in await events(db, "group.member_added") if e.after == {"member": "zoe@acme.example"}]
+    assert joined.target_id == str(world.engineering.id) and joined.actor_label.startswith("API key Provisioner")
     again = await client.get(members_path(suffix=f"/{body['id']}"), headers=bearer(token))
     assert again.json() == body
 

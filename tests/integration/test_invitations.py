@@ -323,6 +323,8 @@ async def test_a_new_address_creates_an_account_and_lands_in_the_org_with_roles_
     roles = set(await db.scalars(select(MembershipRole.role_id).where(MembershipRole.membership_id == membership.id)))
     assert roles == {analyst.id}
     assert await count(db, GroupMember, GroupMember.membership_id == membership.id) == 1
+    [joined] = [e for e in await events(db, "group.member_added") if e.after == {"member": "nina@acme.example"}]
+    assert joined.target_id == str(world.engineering.id)
     assert (await invitation_of(db, "nina@acme.example")).status == InvitationStatus.ACCEPTED
     # Signed in: the developer role comes through the Engineering group.
     assert "Developer" in (await client.get("/o/acme")).text

@@ -234,6 +234,8 @@ async def test_an_admin_creates_a_member_who_sets_a_password_from_the_welcome_em
         await db.scalars(select(MembershipRole.role_id).where(MembershipRole.membership_id == membership.id))
     ) == {analyst.id}
     assert await count(db, GroupMember, GroupMember.membership_id == membership.id) == 1
+    [joined] = [e for e in await events(db, "group.member_added") if e.after == {"member": "carl@acme.example"}]
+    assert joined.target_id == str(world.engineering.id)
     [mail] = await db.scalars(select(OutboxMessage).where(OutboxMessage.to_address == "carl@acme.example"))
     assert mail.kind == "welcome" and mail.subject == "Adam Admin added you to Acme on Tenantry"
     assert "Analyst" in mail.text_body and "Engineering" in mail.text_body
@@ -281,6 +283,22 @@ async def test_a_created_member_gets_the_default_role_and_counts_against_seats(c
     await db.commit()
     full = await post_form(client, "/o/acme/members/new", {"name": "Eve", "email": "eve@acme.example"})
     assert full.status_code == 422 and "Acme has 4 seats, all of them taken" in unescape(full.text)
+    # A full org (an admin can make theirs full) learns nothing about whose address has an account.
+    known = await post_form(client, "/o/acme/members/new", {"name": "Gus", "email": "gus@globex.example"})
+    assert known.status_code == 422 and "Acme has 4 seats, all of them taken" in unescape(known.text)
+    assert field_error(known.text, "email") is None
+
+
+async def test_creating_members_counts_against_the_orgs_invitation_limit(world_factory):
+    """It sends mail and says whether an address has an account: not without limit."""
+    async with world_factory(invitation_limit_per_org_hour=2) as (client, world):
+        await sign_in(client, world.adam)
+        for email in ("gus@globex.example", "dee@acme.example"):
+            await post_form(client, "/o/acme/members/new", {"name": "X", "email": email})
+        refused = await post_form(client, "/o/acme/members/new", {"name": "Eve", "email": "eve@acme.example"})
+        assert refused.status_code == 429
+        async with client.test_sessionmaker() as db:
+            assert await count(db, Membership, Membership.org_id == world.acme.id) == 4, "Dee only"
 
 
 async def test_reactivating_cant_take_a_seat_an_open_invitation_holds(client, world, db):

@@ -121,6 +121,22 @@ async def test_slug_hint_while_typing(client, world):
     assert "/o/hooli is available." in free.text
 
 
+async def test_the_slug_hint_is_counted_per_person(client, world, monkeypatch):
+    """Nobody lists the deployment's addresses through it; past the limit it just stops telling."""
+    from tenantry.lib.ratelimit import Limit
+    from tenantry.orgs import controllers
+
+    monkeypatch.setattr(controllers, "SLUG_HINT_LIMIT", Limit("slug-hint:user", 2, 3600))
+    await sign_in(client, world.mia)
+    for slug in ("hooli", "initech"):
+        assert "is available" in (await client.get("/orgs/slug-hint", params={"slug": slug})).text
+    stopped = await client.get("/orgs/slug-hint", params={"slug": "globex"})
+    assert stopped.status_code == 200
+    assert "taken" not in stopped.text and "checked when you create the organization" in stopped.text
+    await sign_in(client, world.adam)  # someone else still gets answers
+    assert "/o/globex is taken" in (await client.get("/orgs/slug-hint", params={"slug": "globex"})).text
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

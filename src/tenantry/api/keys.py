@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenantry.access.permissions import Permission
 from tenantry.access.services import authority
+from tenantry.accounts.confirmed import confirmed_person
 from tenantry.accounts.services import require_staff
 from tenantry.api.models import ApiKey, Scope
 from tenantry.audit.services import Actor, Target, record_event
@@ -92,6 +93,9 @@ async def create_key(
 ) -> NewKey:
     """An org key for `org`, or an app key (org None: staff, or the command line)."""
     name, scopes = _check(name, scopes, expires_at)
+    # A key can invite people: made by someone whose address is unconfirmed, it would send mail
+    # to others in the name of an address they may not own.
+    await confirmed_person(db, actor)
     if org is None:
         await _require_app_key_holder(db, actor)
     else:

@@ -151,18 +151,33 @@ async def add_group_member(
     if already is not None:
         return False
     check_may_grant(access, await _group_role_infos(db, org_id=org.id, group_id=group.id), field="member")
-    db.add(GroupMember(group_id=group.id, membership_id=membership.id))
-    await db.flush()
-    record_event(
-        db,
-        actor=actor,
-        action="group.member_added",
-        org_id=org.id,
-        target=group_target(group),
-        after={"member": member_label},
-    )
-    await db.flush()
+    await join_groups(db, org=org, groups=[group], membership=membership, member_label=member_label, actor=actor)
     return True
+
+
+async def join_groups(
+    db: AsyncSession,
+    *,
+    org: Organization,
+    groups: list[Group],
+    membership: Membership,
+    member_label: str,
+    actor: Actor,
+) -> None:
+    """Put a member in groups the caller has cleared (a newcomer's, checked when they were
+    chosen), each arrival in the group's history."""
+    db.add_all([GroupMember(group_id=group.id, membership_id=membership.id) for group in groups])
+    await db.flush()
+    for group in groups:
+        record_event(
+            db,
+            actor=actor,
+            action="group.member_added",
+            org_id=org.id,
+            target=group_target(group),
+            after={"member": member_label},
+        )
+    await db.flush()
 
 
 async def remove_group_member(

@@ -25,6 +25,7 @@ from tenantry.access.services import (
     roles_of_org,
 )
 from tenantry.accounts import sessions
+from tenantry.accounts.confirmed import confirmed_person
 from tenantry.accounts.models import TokenPurpose, User
 from tenantry.accounts.passwords import Passwords, password_problem
 from tenantry.accounts.schemas import normalize_email
@@ -32,7 +33,8 @@ from tenantry.accounts.services import SignedIn, actor_label, count_signup, crea
 from tenantry.accounts.tokens import LIFETIMES, issue_token
 from tenantry.audit.services import Actor, Target, record_event
 from tenantry.config import Settings
-from tenantry.groups.models import Group, GroupMember, GroupRole
+from tenantry.groups.models import Group, GroupRole
+from tenantry.groups.services import join_groups
 from tenantry.invitations.models import Invitation, InvitationGroup, InvitationRole, InvitationStatus
 from tenantry.lib.clock import utcnow
 from tenantry.lib.errors import NotFound, NotPermitted
@@ -153,7 +155,7 @@ async def invite_people(
     again; addresses outside the org's allowed domains are refused. No expiry: the org's. The
     invitations and their emails commit together."""
     outcome = InviteOutcome(invalid=addresses.invalid)
-    inviter = await _verified_actor_user(db, actor)
+    inviter = await confirmed_person(db, actor)
     if not addresses.valid:
         raise InvalidInput.on("emails", "Enter at least one valid email address.")
     if expiry_days is not None and not MIN_EXPIRY_DAYS <= expiry_days <= MAX_EXPIRY_DAYS:
@@ -230,14 +232,6 @@ async def invite_people(
     return outcome
 
 
-async def _verified_actor_user(db: AsyncSession, actor: Actor) -> User | None:
-    """Who acts, if a person; bringing people in needs a confirmed address."""
-    user = await db.get(User, actor.user_id) if actor.user_id else None
-    if user is not None and user.email_verified_at is None:
-        raise NotPermitted.on("__all__", f"Confirm your email address first: we sent a link to {user.email}.")
-    return user
-
-
 async def _grantable_roles_and_groups(
     db: AsyncSession,
     *,
@@ -266,6 +260,7 @@ async def _grantable_roles_and_groups(
 async def create_member(
     db: AsyncSession,
     *,
+    limiter: RateLimiter,
     settings: Settings,
     org: Organization,
     name: str,
@@ -275,11 +270,20 @@ async def create_member(
     actor: Actor,
 ) -> tuple[User, Membership]:
     """An admin creates someone's account inside the org: no password yet, the membership active
-    at once, and a welcome email whose link sets the first password (and confirms the address)."""
-    creator = await _verified_actor_user(db, actor)
+    at once, and a welcome email whose link sets the first password (and confirms the address).
+
+    It has to say when the address already has an account, so it counts against the org's
+    invitation limit (it sends mail too), and the seat limit comes first: a full org learns
+    nothing about anyone's address."""
+    creator = await confirmed_person(db, actor)
+    # Counted before the org is locked: the counter lives in its own transaction.
+    await limiter.hit(Limit("invite:org", settings.invitation_limit_per_org_hour, 3600), str(org.id))
     access = await authority(db, org=org, actor=actor, require=Permission.MEMBERS_MANAGE)
     await db.refresh(org)
     check_invitation_domains(await load_org_settings(db, settings=settings, org=org), [email], field="email")
+    limit, free = await free_seats(db, settings, org)
+    if limit is not None and free <= 0:
+        raise InvalidInput.on("__all__", seat_limit_message(org, limit))
     existing = await find_user_by_email(db, email)
     if existing is not None:
         member = await db.scalar(
@@ -294,14 +298,11 @@ async def create_member(
     roles, groups = await _grantable_roles_and_groups(
         db, settings=settings, org=org, access=access, role_ids=role_ids, group_ids=group_ids
     )
-    limit, free = await free_seats(db, settings, org)
-    if limit is not None and free <= 0:
-        raise InvalidInput.on("__all__", seat_limit_message(org, limit))
     user = await create_user(db, name=name, email=email, password_hash=None, actor=actor)
     # A new account belongs nowhere yet: within any org limit. Its personal workspace doesn't count.
     await create_personal_workspace_if_on(db, settings, user=user, actor=actor)
     membership = await create_membership(db, org=org, user=user, roles=roles, actor=actor)
-    db.add_all([GroupMember(group_id=group.id, membership_id=membership.id) for group in groups])
+    await join_groups(db, org=org, groups=groups, membership=membership, member_label=user.email, actor=actor)
     token = await issue_token(db, user=user, purpose=TokenPurpose.SET_PASSWORD)
     send_welcome_email(
         db,
@@ -342,7 +343,7 @@ async def add_existing_member(
     (and learn which addresses have accounts); an org invites, and the person accepts."""
     if actor.org_key:
         raise NotPermitted.on("user", f"A key of one {words().org} can't add people directly: invite them instead.")
-    await _verified_actor_user(db, actor)
+    await confirmed_person(db, actor)
     access = await authority(db, org=org, actor=actor, require=Permission.MEMBERS_MANAGE)
     await db.refresh(org)
     status = await db.scalar(
@@ -366,7 +367,7 @@ async def add_existing_member(
     if limit is not None and free <= 0:
         raise InvalidInput.on("__all__", seat_limit_message(org, limit))
     membership = await create_membership(db, org=org, user=user, roles=roles, actor=actor)
-    db.add_all([GroupMember(group_id=group.id, membership_id=membership.id) for group in groups])
+    await join_groups(db, org=org, groups=groups, membership=membership, member_label=user.email, actor=actor)
     await db.flush()
     return membership
 
@@ -631,7 +632,7 @@ async def accept_invitation(
         roles = await _roles_of(db, invitation.id)
         membership = await create_membership(db, org=org, user=user, roles=roles, actor=actor)
         groups = await _groups_of(db, invitation)
-        db.add_all([GroupMember(group_id=group.id, membership_id=membership.id) for group in groups])
+        await join_groups(db, org=org, groups=groups, membership=membership, member_label=user.email, actor=actor)
     invitation.status = InvitationStatus.ACCEPTED
     invitation.accepted_at = utcnow()
     invitation.accepted_by_id = user.id

@@ -28,6 +28,7 @@ from tenantry.groups.services import groups_of_member, groups_of_org
 from tenantry.invitations.schemas import NewMemberForm
 from tenantry.invitations.services import create_member, pending_count
 from tenantry.lib.forms import InvalidInput, clean_query_text, submit_form, ticked_ids
+from tenantry.lib.ratelimit import RateLimiter
 from tenantry.lib.words import words
 from tenantry.members import lifecycle
 from tenantry.members.rules import has_no_other_org
@@ -135,7 +136,13 @@ class MembersController(Controller):
 
     @post("/new", opt={"permission": Permission.MEMBERS_MANAGE})
     async def create_member(
-        self, request: Request, db_session: AsyncSession, org_context: OrgContext, settings: Settings, actor: Actor
+        self,
+        request: Request,
+        db_session: AsyncSession,
+        org_context: OrgContext,
+        settings: Settings,
+        limiter: RateLimiter,
+        actor: Actor,
     ) -> Template | Redirect:
         org = org_context.org
         submitted = await submit_form(
@@ -143,6 +150,7 @@ class MembersController(Controller):
             NewMemberForm,
             lambda data: create_member(
                 db_session,
+                limiter=limiter,
                 settings=settings,
                 org=org,
                 name=data.name,

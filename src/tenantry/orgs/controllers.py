@@ -18,6 +18,7 @@ from tenantry.audit.services import Actor
 from tenantry.config import Settings
 from tenantry.invitations.services import invitation_token_in, pending_invitations_for
 from tenantry.lib.forms import FormErrors, InvalidInput, form_values, parse_form, submit_form
+from tenantry.lib.ratelimit import Limit, RateLimited, RateLimiter
 from tenantry.lib.words import words
 from tenantry.members.lifecycle import leave_org, transfer_ownership
 from tenantry.members.rules import members_over_the_limit, room_left
@@ -49,6 +50,8 @@ from tenantry.web.guards import REACHABLE_WITHOUT_ORG, START_PATH
 from tenantry.web.responses import see_other
 
 DEFAULT_ACCENT = "#4f46e5"
+# The address hint as one types: generous for a person, too few to list the deployment's orgs.
+SLUG_HINT_LIMIT = Limit("slug-hint:user", 600, 3600)
 
 
 async def _uploaded_logo(form, field: str = "logo") -> Logo | None:
@@ -117,10 +120,20 @@ class OrgsController(Controller):
         )
 
     @get("/orgs/slug-hint", opt={REACHABLE_WITHOUT_ORG: True})
-    async def slug_hint(self, db_session: AsyncSession, name: str = "", slug: str = "") -> Template:
-        """As the name or address is typed: the address the org will get, and whether it is free."""
+    async def slug_hint(
+        self, db_session: AsyncSession, limiter: RateLimiter, user: User, name: str = "", slug: str = ""
+    ) -> Template:
+        """As the name or address is typed: the address the org will get, and whether it is free.
+        Whether an address is taken is no secret (creating the org would say so), but it is
+        counted per person, so that nobody lists the deployment's orgs through it."""
         wanted = slug.strip().lower()[:100]
         hint: dict[str, str] = {}
+        if wanted or name.strip():
+            try:
+                await limiter.hit(SLUG_HINT_LIMIT, str(user.id))
+            except RateLimited:
+                hint = {"kind": "info", "text": f"The address is checked when you create the {words().org}."}
+                return Template("orgs/_slug_hint.html", context={"hint": hint})
         if wanted:
             problem = slug_problem(wanted)
             if problem:

@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.access.models import MembershipRole, Role
 from tenantry.access.permissions import BuiltinRole, Permission
 from tenantry.access.services import authority, role_sort_key, template_role
+from tenantry.accounts.confirmed import require_confirmed_address
 from tenantry.accounts.models import User
 from tenantry.audit.services import Actor, Target, record_event
 from tenantry.config import Settings
 from tenantry.lib.clock import utcnow
-from tenantry.lib.errors import NotPermitted
 from tenantry.lib.forms import InvalidInput
 from tenantry.members.models import Membership, MembershipStatus
 from tenantry.members.rules import check_room_for
@@ -54,8 +54,7 @@ async def create_organization(
 ) -> Organization:
     """Create an org; its creator becomes its owner. Only with a confirmed email address, and
     within TENANTRY_MAX_ORGS_PER_USER (`settings` None: no deployment rules, e.g. seeding)."""
-    if creator.email_verified_at is None:
-        raise NotPermitted.on("__all__", f"Confirm your email address first: we sent a link to {creator.email}.")
+    require_confirmed_address(creator)
     await check_room_for(db, settings, user=creator, org_id=None, doing="creating another")
     if slug:
         problem = slug_problem(slug)

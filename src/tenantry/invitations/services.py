@@ -368,7 +368,6 @@ async def add_existing_member(
         raise InvalidInput.on("__all__", seat_limit_message(org, limit))
     membership = await create_membership(db, org=org, user=user, roles=roles, actor=actor)
     await join_groups(db, org=org, groups=groups, membership=membership, member_label=user.email, actor=actor)
-    await db.flush()
     return membership
 
 

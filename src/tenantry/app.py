@@ -46,7 +46,7 @@ from tenantry.orgs.controllers import DeletedOrgsController, OrgController, Orgs
 from tenantry.orgs.middleware import SwitcherMiddleware
 from tenantry.plans.controllers import PlanController, StaffPlanController
 from tenantry.runtime import Runtime
-from tenantry.support.console_controllers import StaffOrgController, StaffUserController
+from tenantry.support.console_controllers import StaffOrgController, StaffUserController, staff_home
 from tenantry.support.controllers import ImpersonationController, OrgSupportController, end_impersonation
 from tenantry.support.web import ImpersonationTrail, refuse_changes_while_impersonating
 from tenantry.web.dependencies import DEPENDENCIES
@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DeletedOrgsController,
             ImpersonationController,
             end_impersonation,
+            staff_home,
             StaffOrgController,
             StaffUserController,
             StaffApiKeysController,

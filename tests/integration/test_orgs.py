@@ -13,7 +13,7 @@ from tenantry.accounts.models import User
 from tenantry.audit.models import AuditEvent
 from tenantry.members.models import Membership
 from tenantry.orgs.models import Organization, OrgLogo, SlugRedirect
-from tests.integration.conftest import count, events, field_error, post_form, sign_in
+from tests.integration.conftest import count, events, field_error, make_user, post_form, sign_in
 
 
 def image_bytes(fmt: str = "PNG", size=(64, 64), color=(200, 30, 30)) -> bytes:
@@ -193,11 +193,16 @@ async def test_root_goes_to_the_last_org_then_the_first_then_create(client, worl
     assert (await client.get("/")).url.path == "/o/acme", "the last org used"
     await client.get("/o/beta")
     assert (await client.get("/")).url.path == "/o/beta"
-    newcomer = await db.get(User, world.sam.id)
+    newcomer = await make_user(db, "Nell New", "nell@elsewhere.example")
+    await db.commit()
     await sign_in(client, newcomer)
     page = await client.get("/")
     assert page.url.path == "/orgs/new"
     assert "Create your first organization" in page.text
+    assert (await client.get("/staff")).status_code == 404, "the console isn't there for customers"
+    await sign_in(client, world.sam)  # support staff, in no org: the console
+    assert (await client.get("/")).url.path == "/staff/orgs"
+    assert (await client.get("/staff")).url.path == "/staff/orgs"
     client.cookies.clear()
     assert (await client.get("/")).url.path == "/login"
 

@@ -78,7 +78,9 @@ class OrgsController(Controller):
         slug = await services.landing_org_slug(db_session, user=user)
         if slug:
             return see_other(f"/o/{slug}")
-        return see_other(START_PATH if settings.require_org and not user.is_staff else "/orgs/new")
+        if user.is_staff:  # support staff work from the console, in no org of their own
+            return see_other("/staff/orgs")
+        return see_other(START_PATH if settings.require_org else "/orgs/new")
 
     @get(START_PATH, name="org_start", opt={REACHABLE_WITHOUT_ORG: True})
     async def start_page(

@@ -25,6 +25,12 @@ from tenantry.web.templating import plural
 NOINDEX = [ResponseHeader(name="X-Robots-Tag", value="noindex")]
 
 
+@get("/staff", name="staff_home", guards=[staff_only], response_headers=NOINDEX)
+async def staff_home() -> Redirect:
+    """The console starts with the org search."""
+    return see_other("/staff/orgs")
+
+
 class StaffOrgController(Controller):
     path = "/staff/orgs"
     tags = ["support"]

@@ -4,6 +4,7 @@ problem documents, Idempotency-Key, per-key rate limits, and the permission chec
 from __future__ import annotations
 
 import datetime
+from html import unescape
 
 from sqlalchemy import select
 
@@ -13,7 +14,7 @@ from tenantry.audit.services import Actor
 from tenantry.lib.clock import utcnow
 from tenantry.lib.tokens import hash_token
 from tests.integration.api_helpers import bearer, make_key
-from tests.integration.conftest import events
+from tests.integration.conftest import events, sign_in
 
 
 async def test_a_key_is_shown_once_and_only_its_hash_is_stored(client, world, db, sessionmaker):
@@ -156,6 +157,10 @@ async def test_the_openapi_document_and_its_docs_page(client, world):
     docs = await client.get("/api/docs")
     assert docs.status_code == 200
     assert "/api/v1/check" in docs.text and "May this user do this in this org?" in docs.text
+    assert f"(OpenAPI {schema['openapi']}; this API's version {schema['info']['version']})" in unescape(docs.text)
+    await sign_in(client, world.olivia)  # a page like the others: the switcher lists her orgs
+    switcher = (await client.get("/api/docs")).text.split('class="menu org-switcher"')[1][:3000]
+    assert "Acme" in switcher and "yet" not in switcher
 
 
 async def test_an_org_key_stops_when_its_plan_loses_api_keys_or_its_org_is_deleted(client, world, sessionmaker):

@@ -66,6 +66,7 @@ async def api_docs(request: Request) -> Template:
         "api/docs.html",
         context={
             "info": schema.get("info", {}),
+            "openapi_version": schema.get("openapi", ""),
             "operations": operations,
             "tags": tags,
             "schemas": schema.get("components", {}).get("schemas", {}),

@@ -14,7 +14,8 @@ from tenantry.runtime import runtime_of
 
 
 class SwitcherMiddleware(ASGIMiddleware):
-    exclude_path_pattern = ("^/static/", "^/media/", "^/theme/", "^/healthz", "^/readyz", "^/api/")
+    # The API answers JSON; its docs page (/api/docs) is a page like the others.
+    exclude_path_pattern = ("^/static/", "^/media/", "^/theme/", "^/healthz", "^/readyz", "^/api/v1/", "^/api/schema")
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         user = scope.get("user")

@@ -224,7 +224,7 @@ async def start_impersonation(
     org_id: UUID | None = None,
     user_id: UUID | None = None,
 ) -> Impersonation:
-    """View as an admin (an owner) of `org_id`, or as the user `user_id`.
+    """View as an owner of `org_id` (the longest-standing), or as the user `user_id`.
 
     Refused: a non-staff actor, another impersonation still running in this browser, a staff
     target, an org whose setting keeps support out (unless approved, or a support-admin's

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 
 from tenantry.access.models import MembershipRole, Role
 from tenantry.accounts.models import User
+from tenantry.audit.sentences import describe
 from tenantry.audit.services import Actor
 from tenantry.groups.models import GroupMember
 from tenantry.invitations.models import Invitation, InvitationGroup, InvitationRole, InvitationStatus
@@ -325,6 +326,12 @@ async def test_a_new_address_creates_an_account_and_lands_in_the_org_with_roles_
     assert await count(db, GroupMember, GroupMember.membership_id == membership.id) == 1
     [joined] = [e for e in await events(db, "group.member_added") if e.after == {"member": "nina@acme.example"}]
     assert joined.target_id == str(world.engineering.id)
+    [created] = [e for e in await events(db, "membership.created") if e.target_label == "nina@acme.example"]
+    # Her own doing, said so in the log (not "Nina New added nina@acme.example").
+    assert (describe(created), describe(joined)) == (
+        "Nina New joined as analyst",
+        "Nina New joined the group Engineering",
+    )
     assert (await invitation_of(db, "nina@acme.example")).status == InvitationStatus.ACCEPTED
     # Signed in: the developer role comes through the Engineering group.
     assert "Developer" in (await client.get("/o/acme")).text

@@ -26,6 +26,12 @@ def _value(event: AuditEvent, side: str, key: str, default: str = "") -> str:
     return _list(value) if isinstance(value, list | tuple) else str(value if value is not None else "none")
 
 
+def _about_the_actor(event: AuditEvent, address: str) -> bool:
+    """A person's own doing (accepting an invitation): the address acted on is theirs, which
+    ends their label ("Name <address>")."""
+    return bool(event.actor_user_id) and event.actor_label.endswith(f"<{address}>")
+
+
 _SETTING_NAMES = {
     "invitation_expiry_days": "invitation expiry (days)",
     "default_role": "the default role",
@@ -162,7 +168,11 @@ PHRASES: dict[str, str | Callable[[AuditEvent], str]] = {
     "org.plan_override_set": _override_granted,
     "org.plan_override_removed": "removed what support had granted beyond the plan",
     "org.metadata_changed": lambda e: f"changed the {words().org}'s metadata{_metadata_keys(e)}",
-    "membership.created": lambda e: f"added {e.target_label} as {_value(e, 'after', 'roles')}",
+    "membership.created": lambda e: (
+        f"joined as {_value(e, 'after', 'roles')}"
+        if _about_the_actor(e, e.target_label)
+        else f"added {e.target_label} as {_value(e, 'after', 'roles')}"
+    ),
     "membership.roles_changed": lambda e: (
         f"changed the roles of {e.target_label} from {_value(e, 'before', 'roles')} to {_value(e, 'after', 'roles')}"
     ),
@@ -183,7 +193,11 @@ PHRASES: dict[str, str | Callable[[AuditEvent], str]] = {
     "group.renamed": lambda e: f"renamed the group {_value(e, 'before', 'name')} to {_value(e, 'after', 'name')}",
     "group.updated": "changed the description of the group {target}",
     "group.deleted": "deleted the group {target}",
-    "group.member_added": lambda e: f"added {_value(e, 'after', 'member')} to the group {e.target_label}",
+    "group.member_added": lambda e: (
+        f"joined the group {e.target_label}"
+        if _about_the_actor(e, _value(e, "after", "member"))
+        else f"added {_value(e, 'after', 'member')} to the group {e.target_label}"
+    ),
     "group.member_removed": lambda e: f"removed {_value(e, 'before', 'member')} from the group {e.target_label}",
     "group.role_given": lambda e: f"gave the group {e.target_label} the role {_value(e, 'after', 'role')}",
     "group.role_taken": lambda e: f"took the role {_value(e, 'before', 'role')} from the group {e.target_label}",

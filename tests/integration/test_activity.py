@@ -51,6 +51,29 @@ async def test_filters_by_who_what_about_and_when(client, world, db):
     assert "Robot Rita" in today
 
 
+def filter_options(html: str) -> list[tuple[str, str]]:
+    """The "What" filter's (group, option text) pairs."""
+    select = html[html.index('id="filter-action"') : html.index("</select>")]
+    pairs, group = [], ""
+    for match in re.finditer(r'<optgroup label="([^"]*)">|<option value="[^"]*"[^>]*>([^<]*)</option>', select):
+        if match.group(1) is not None:
+            group = unescape(match.group(1))
+        else:
+            pairs.append((group, unescape(match.group(2))))
+    return pairs
+
+
+async def test_the_what_filter_groups_actions_in_words(client, world):
+    await sign_in(client, world.olivia)
+    options = filter_options((await client.get("/o/acme/activity")).text)
+    assert options[0] == ("", "Everything")
+    assert ("Members", "Members: all") in options and ("Members", "Members \u203a roles changed") in options
+    assert ("Roles", "Roles \u203a created") in options
+    assert not any("." in text or "_" in text for _, text in options), "no raw action keys"
+    account = filter_options((await client.get("/account/activity")).text)
+    assert account == [("", "Everything"), ("Account", "Account: all")]
+
+
 async def test_a_bad_date_is_explained_next_to_its_field(client, world):
     await sign_in(client, world.olivia)
     response = await client.get("/o/acme/activity", params={"since": "31/01/2026", "until": "2026-13-01"})

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.access.permissions import Permission
 from tenantry.accounts.models import User
 from tenantry.audit import activity
-from tenantry.audit.sentences import action_groups, describe
+from tenantry.audit.sentences import action_choices, describe
 from tenantry.lib.clock import utcnow
 from tenantry.orgs.context import OrgContext
 from tenantry.plans.catalog import Feature
@@ -50,7 +50,7 @@ async def _activity_page(
             "filters": filters,
             "errors": filters.errors,
             "base_url": base_url,
-            "action_groups": action_groups(),
+            "action_choices": action_choices((extra or {}).get("actions") or []),
             "query": filters.as_query(),
             "org_names": org_names,
             **(extra or {}),

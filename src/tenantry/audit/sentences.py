@@ -7,7 +7,8 @@ Sentences are plain text; templates escape them like any other value, so a name 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from tenantry.audit.models import AuditEvent
@@ -275,3 +276,26 @@ ACTION_GROUPS = {
 def action_groups() -> dict[str, str]:
     """ACTION_GROUPS as the activity filter shows them, in the deployment's word."""
     return {key: fill(label) for key, label in ACTION_GROUPS.items()}
+
+
+@dataclass(frozen=True)
+class ActionGroupChoice:
+    label: str
+    prefix: str | None  # chooses the whole group; None: the actions of no group
+    actions: list[tuple[str, str]]  # (action, its name in words)
+
+
+def action_choices(actions: Iterable[str]) -> list[ActionGroupChoice]:
+    """The activity filter's choices: each group (all of it, or one of its actions, named in
+    words: "roles changed") and then the actions of no group."""
+    rest = list(actions)
+    choices = []
+    for prefix, label in action_groups().items():
+        mine = [action for action in rest if action.startswith(f"{prefix}.")]
+        rest = [action for action in rest if action not in mine]
+        choices.append(
+            ActionGroupChoice(label, prefix, [(action, action.split(".", 1)[1].replace("_", " ")) for action in mine])
+        )
+    if rest:
+        choices.append(ActionGroupChoice("Other", None, [(action, action.replace("_", " ")) for action in rest]))
+    return choices

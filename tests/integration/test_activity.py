@@ -74,6 +74,20 @@ async def test_the_what_filter_groups_actions_in_words(client, world):
     assert account == [("", "Everything"), ("Account", "Account: all")]
 
 
+async def test_roles_are_named_as_people_read_them(client, world, db):
+    from tenantry.access.services import template_role
+
+    analyst = await template_role(db, "analyst")
+    await sign_in(client, world.olivia)
+    await post_form(client, "/o/acme/roles/new", {"name": "Report viewer", "permissions": "members:read"})
+    await post_form(
+        client, f"/o/acme/groups/{world.engineering.id}/roles", {"role": [str(world.developer.id), str(analyst.id)]}
+    )
+    page = text_of((await client.get("/o/acme/activity")).text)
+    assert "Olivia Owner created the role Report viewer" in page
+    assert "Olivia Owner gave the group Engineering the role Analyst" in page
+
+
 async def test_a_bad_date_is_explained_next_to_its_field(client, world):
     await sign_in(client, world.olivia)
     response = await client.get("/o/acme/activity", params={"since": "31/01/2026", "until": "2026-13-01"})

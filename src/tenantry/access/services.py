@@ -408,7 +408,7 @@ def holders_of(org_id: UUID, permission: str) -> Select:
 
 
 def role_target(role: Role) -> Target:
-    return Target(type="role", id=str(role.id), label=role.key)
+    return Target(type="role", id=str(role.id), label=role.name)  # as people read it; the key is in the data
 
 
 async def lock_org(db: AsyncSession, org_id: UUID) -> None:

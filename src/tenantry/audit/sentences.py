@@ -200,8 +200,13 @@ PHRASES: dict[str, str | Callable[[AuditEvent], str]] = {
         else f"added {_value(e, 'after', 'member')} to the group {e.target_label}"
     ),
     "group.member_removed": lambda e: f"removed {_value(e, 'before', 'member')} from the group {e.target_label}",
-    "group.role_given": lambda e: f"gave the group {e.target_label} the role {_value(e, 'after', 'role')}",
-    "group.role_taken": lambda e: f"took the role {_value(e, 'before', 'role')} from the group {e.target_label}",
+    # Events before role names were recorded name the role by its key.
+    "group.role_given": lambda e: (
+        f"gave the group {e.target_label} the role {_value(e, 'after', 'role_name', _value(e, 'after', 'role'))}"
+    ),
+    "group.role_taken": lambda e: (
+        f"took the role {_value(e, 'before', 'role_name', _value(e, 'before', 'role'))} from the group {e.target_label}"
+    ),
     "user.signed_up": "created an account",
     "user.signed_in": "signed in",
     "user.sign_in_failed": "— a sign-in to {target} failed (wrong password)",

@@ -235,8 +235,8 @@ async def set_group_roles(
             action=action,
             org_id=org.id,
             target=group_target(group),
-            before=None if action == "group.role_given" else {"role": role.key},
-            after={"role": role.key} if action == "group.role_given" else None,
+            before=None if action == "group.role_given" else {"role": role.key, "role_name": role.name},
+            after={"role": role.key, "role_name": role.name} if action == "group.role_given" else None,
         )
     await db.flush()
     return True

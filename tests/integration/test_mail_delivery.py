@@ -67,6 +67,20 @@ async def test_due_messages_are_sent_once_as_multipart(sessionmaker, settings, w
         assert len(list(await db.scalars(select(AuditEvent).where(AuditEvent.action == "email.delivered")))) == 3
 
 
+async def test_without_a_mail_server_the_log_says_where_the_email_went(sessionmaker, settings, world):
+    """`make run` has no SMTP server: "delivered" would be untrue."""
+    from tenantry.audit.sentences import describe
+    from tenantry.mail.transport import LogTransport
+
+    await queue(sessionmaker, 1)
+    assert await deliver_due(sessionmaker, settings, LogTransport()) == 1
+    async with sessionmaker() as db:
+        [event] = await db.scalars(select(AuditEvent).where(AuditEvent.action == "email.delivered"))
+    assert describe(event) == (
+        "The email to person0@x.example was written to the server's log (no mail server is set up)"
+    )
+
+
 async def test_a_failure_is_retried_with_growing_pauses_then_given_up(sessionmaker, settings, world, monkeypatch):
     await queue(sessionmaker)
     down = Recorder(fail=True)

@@ -185,7 +185,11 @@ PHRASES: dict[str, str | Callable[[AuditEvent], str]] = {
     "invitation.resent": "sent the invitation to {target} again",
     "invitation.revoked": "withdrew the invitation to {target}",
     "invitation.accepted": "accepted the invitation sent to {target}",
-    "email.delivered": "— the email to {target} was delivered",
+    "email.delivered": lambda e: (
+        f"— the email to {e.target_label} was written to the server's log (no mail server is set up)"
+        if (e.after or {}).get("to_log")
+        else f"— the email to {e.target_label} was delivered"
+    ),
     "email.failed": "— the email to {target} could not be delivered",
     "role.created": "created the role {target}",
     "role.updated": "changed the role {target}",

@@ -102,7 +102,8 @@ def _target(message: Claimed) -> Target:
     return Target(type="email", id=str(message.id), label=message.to_address)
 
 
-async def mark_sent(sessionmaker: async_sessionmaker, message: Claimed) -> None:
+async def mark_sent(sessionmaker: async_sessionmaker, message: Claimed, *, to_log: bool = False) -> None:
+    """Delivered; or, without a mail server (to_log), written to the server's log, and said so."""
     async with sessionmaker() as db:
         await db.execute(
             update(OutboxMessage)
@@ -115,7 +116,7 @@ async def mark_sent(sessionmaker: async_sessionmaker, message: Claimed) -> None:
             action="email.delivered",
             org_id=message.org_id,
             target=_target(message),
-            after={"kind": message.kind, "attempts": message.attempts},
+            after={"kind": message.kind, "attempts": message.attempts} | ({"to_log": True} if to_log else {}),
         )
         await db.commit()
 

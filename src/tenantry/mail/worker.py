@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tenantry.config import Settings
 from tenantry.mail.outbox import claim_due, mark_failed, mark_sent
-from tenantry.mail.transport import Transport, to_mime, transport_for
+from tenantry.mail.transport import LogTransport, Transport, to_mime, transport_for
 from tenantry.support.services import expire_overdue
 
 logger = logging.getLogger("tenantry.mail")
@@ -36,7 +36,7 @@ async def deliver_due(sessionmaker: async_sessionmaker, settings: Settings, tran
             log = logger.error if gave_up else logger.warning
             log("Email %s to %s not delivered (attempt %d): %s", message.id, message.to_address, message.attempts, exc)
         else:
-            await mark_sent(sessionmaker, message)
+            await mark_sent(sessionmaker, message, to_log=isinstance(transport, LogTransport))
     return len(claimed)
 
 

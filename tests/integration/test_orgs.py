@@ -201,7 +201,9 @@ async def test_root_goes_to_the_last_org_then_the_first_then_create(client, worl
     assert "Create your first organization" in page.text
     assert (await client.get("/staff")).status_code == 404, "the console isn't there for customers"
     await sign_in(client, world.sam)  # support staff, in no org: the console
-    assert (await client.get("/")).url.path == "/staff/orgs"
+    console = await client.get("/")
+    assert console.url.path == "/staff/orgs"
+    assert 'href="/staff/orgs">Support console</a>' in console.text and "org-switcher" not in console.text
     assert (await client.get("/staff")).url.path == "/staff/orgs"
     client.cookies.clear()
     assert (await client.get("/")).url.path == "/login"

@@ -189,17 +189,29 @@ async def member_row(db: AsyncSession, *, org_id: UUID, membership_id: UUID) -> 
     return page.items[0]
 
 
-async def _attach_roles_and_groups(db: AsyncSession, *, org_id: UUID, members: list[MemberRow]) -> None:
+async def attach_roles(db: AsyncSession, *, org_id: UUID, members: list[MemberRow]) -> None:
+    """Each row's direct roles, in the order roles are listed everywhere. One statement."""
     if not members:
         return
-    ids = [m.membership_id for m in members]
     roles: dict[UUID, list[RoleRef]] = defaultdict(list)
     for membership_id, role_id, key, name in await db.execute(
         select(MembershipRole.membership_id, Role.id, Role.key, Role.name)
         .join(Role, Role.id == MembershipRole.role_id)
-        .where(MembershipRole.membership_id.in_(ids), or_(Role.org_id.is_(None), Role.org_id == org_id))
+        .where(
+            MembershipRole.membership_id.in_([m.membership_id for m in members]),
+            or_(Role.org_id.is_(None), Role.org_id == org_id),
+        )
     ):
         roles[membership_id].append(RoleRef(role_id, key, name))
+    for member in members:
+        member.roles = sorted(roles.get(member.membership_id, []), key=lambda r: role_sort_key(r.key, r.name))
+
+
+async def _attach_roles_and_groups(db: AsyncSession, *, org_id: UUID, members: list[MemberRow]) -> None:
+    if not members:
+        return
+    await attach_roles(db, org_id=org_id, members=members)
+    ids = [m.membership_id for m in members]
     groups: dict[UUID, list[GroupRef]] = defaultdict(list)
     for membership_id, group_id, name in await db.execute(
         select(GroupMember.membership_id, Group.id, Group.name)
@@ -209,5 +221,4 @@ async def _attach_roles_and_groups(db: AsyncSession, *, org_id: UUID, members: l
     ):
         groups[membership_id].append(GroupRef(group_id, name))
     for member in members:
-        member.roles = sorted(roles.get(member.membership_id, []), key=lambda r: role_sort_key(r.key, r.name))
         member.groups = groups.get(member.membership_id, [])

@@ -213,7 +213,23 @@ async def update_org_settings(
         "members_see_each_other": choices.members_see_each_other,
         "audit_retention_days": await _retention_choice(db, settings, org, row, choices.audit_retention_days),
     }
-    for name, value in wanted_values.items():
+    return await record_overrides(db, org=org, row=row, values=wanted_values, actor=actor, before=before, after=after)
+
+
+async def record_overrides(
+    db: AsyncSession,
+    *,
+    org: Organization,
+    row: OrgSettingsOverrides,
+    values: dict[str, object],
+    actor: Actor,
+    before: dict[str, object] | None = None,
+    after: dict[str, object] | None = None,
+) -> bool:
+    """Set the overrides row's columns to `values` and write one org.settings_changed event with
+    what changed (plus any `before`/`after` the caller changed elsewhere). False: nothing did."""
+    before, after = dict(before or {}), dict(after or {})
+    for name, value in values.items():
         current = getattr(row, name)
         if current != value:
             before[name], after[name] = current, value

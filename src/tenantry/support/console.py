@@ -36,6 +36,7 @@ from tenantry.lib.errors import NotFound, NotPermitted
 from tenantry.mail.messages import send_verification_email
 from tenantry.mail.models import OutboxMessage
 from tenantry.members.models import Membership, MembershipStatus
+from tenantry.members.services import MemberRow, attach_roles
 from tenantry.orgs.models import Organization, OrgSettingsOverrides, PersonalWorkspace
 from tenantry.orgs.settings import OrgSettings, org_settings_of
 from tenantry.plans.models import PlanOverride
@@ -62,17 +63,6 @@ def _role_names(rows: list[tuple[str, str]]) -> list[str]:
 
 
 @dataclass(frozen=True)
-class MemberLine:
-    membership_id: UUID
-    user_id: UUID
-    name: str
-    email: str
-    status: str
-    joined_at: datetime.datetime
-    roles: list[str]
-
-
-@dataclass(frozen=True)
 class InvitationLine:
     invitation: Invitation
     roles: list[str]
@@ -90,7 +80,7 @@ class OrgDetail:
     default_role: str | None  # the org's own choice of role for new members, by name
     deployment_default_role: str
     member_counts: dict[str, int]  # by status
-    members: list[MemberLine]  # active first, then by name; at most MEMBERS_SHOWN
+    members: list[MemberRow]  # active first, then by name; at most MEMBERS_SHOWN
     invitation_count: int  # pending, expired or not
     invitations: list[InvitationLine]  # newest first; at most INVITATIONS_SHOWN
     activity: list[tuple[AuditEvent, str]]  # the latest events, each with its sentence
@@ -161,7 +151,7 @@ async def org_detail(db: AsyncSession, *, settings: Settings, org_id: UUID, view
     )
 
 
-async def _members(db: AsyncSession, *, org_id: UUID) -> list[MemberLine]:
+async def _members(db: AsyncSession, *, org_id: UUID) -> list[MemberRow]:
     rows = (
         await db.execute(
             select(Membership.id, Membership.user_id, Membership.status, Membership.created_at, User.name, User.email)
@@ -175,28 +165,19 @@ async def _members(db: AsyncSession, *, org_id: UUID) -> list[MemberLine]:
             .limit(MEMBERS_SHOWN)
         )
     ).all()
-    roles: dict[UUID, list[tuple[str, str]]] = defaultdict(list)
-    for membership_id, key, name in await db.execute(
-        select(MembershipRole.membership_id, Role.key, Role.name)
-        .join(Role, Role.id == MembershipRole.role_id)
-        .where(
-            MembershipRole.membership_id.in_([r.id for r in rows]),
-            or_(Role.org_id.is_(None), Role.org_id == org_id),
-        )
-    ):
-        roles[membership_id].append((key, name))
-    return [
-        MemberLine(
+    members = [
+        MemberRow(
             membership_id=r.id,
             user_id=r.user_id,
             name=r.name,
             email=r.email,
             status=r.status,
             joined_at=r.created_at,
-            roles=_role_names(roles[r.id]),
         )
         for r in rows
     ]
+    await attach_roles(db, org_id=org_id, members=members)
+    return members
 
 
 async def _invitations(db: AsyncSession, *, org_id: UUID) -> tuple[int, list[InvitationLine]]:

@@ -33,7 +33,7 @@ from tenantry.mail.rendering import brand_for, render_email
 from tenantry.members.models import Membership, MembershipStatus
 from tenantry.orgs.models import Organization, OrgSettingsOverrides
 from tenantry.orgs.services import org_target
-from tenantry.orgs.settings import load_org_settings, overrides_to_change
+from tenantry.orgs.settings import load_org_settings, overrides_to_change, record_overrides
 from tenantry.support.models import (
     EndCause,
     Impersonation,
@@ -442,22 +442,7 @@ async def change_support_access(
         raise InvalidInput.on("support_access", "Choose one of the options listed.")
     await _require_owner(db, org=org, actor=actor, what="change who may enter for support")
     row = await overrides_to_change(db, org)
-    if row.support_access == policy:
-        return False
-    before = {"support_access": row.support_access}
-    row.support_access = policy
-    db.add(row)
-    record_event(
-        db,
-        actor=actor,
-        action="org.settings_changed",
-        org_id=org.id,
-        target=org_target(org),
-        before=before,
-        after={"support_access": policy},
-    )
-    await db.flush()
-    return True
+    return await record_overrides(db, org=org, row=row, values={"support_access": policy}, actor=actor)
 
 
 async def request_access(

@@ -25,6 +25,7 @@ NEEDS_NO_EVENT = {
     "note_activity": "the org's last-activity time, a usage statistic that changes no one's access",
     "hit": "a rate-limit counter, not anyone's data",
     "_attach_roles_and_groups": "a read (fills in the rows it returns)",
+    "attach_roles": "a read (fills in the rows it is given)",
 }
 
 
